@@ -1,0 +1,58 @@
+"""``bouncewatch classify``: run the matcher over files, Maildir folders and mbox files."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from classifiers import Report, classify
+
+from .mailfiles import MailFile, UnreadableInput, iter_messages
+
+TABLE_COLUMNS = ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by")
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="message file, Maildir or mbox")
+    parser.add_argument("--jsonl", action="store_true", help="one JSON object per outcome")
+
+
+def rows(mail: MailFile, report: Report) -> list[dict[str, object]]:
+    """One row per outcome; a message without outcomes still gives one row (recipient null)."""
+    base: dict[str, object] = {
+        "file": mail.source, "index": mail.index, "kind": str(report.kind),
+        "decoded_by": report.decoded_by, "message_id": report.message_id,
+        "list_id": report.list_id, "verp_recipient": report.verp_recipient,
+    }
+    if not report.outcomes:
+        return [base | {"recipient": None, "reason": None, "hard": False, "status": "",
+                        "reply_code": ""}]
+    return [base | o.as_dict() | {"reason": str(o.reason)} for o in report.outcomes]
+
+
+def _print_table(all_rows: list[dict[str, object]], out: TextIO) -> None:
+    cells = [[str(r.get(c) if r.get(c) is not None else "-") for c in TABLE_COLUMNS] for r in all_rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(TABLE_COLUMNS)]
+    fmt = "  ".join(f"{{:{w}}}" for w in widths)
+    out.write(fmt.format(*TABLE_COLUMNS).rstrip() + "\n")
+    for row in cells:
+        out.write(fmt.format(*row).rstrip() + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    out, failures, table = sys.stdout, 0, []
+    for path in args.paths:
+        try:
+            for mail in iter_messages(path):
+                for row in rows(mail, classify(mail.raw)):
+                    if args.jsonl:
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    else:
+                        table.append(row)
+        except UnreadableInput as exc:
+            failures += 1
+            print(f"bouncewatch classify: cannot read {exc}", file=sys.stderr)
+    if not args.jsonl:
+        _print_table(table, out)
+    return 1 if failures else 0

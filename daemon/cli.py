@@ -1,0 +1,77 @@
+"""The ``bouncewatch`` command line: one sub-command per module, loaded only when used.
+
+Each command module exposes ``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+#: name -> (module, one-line help). The module owns its arguments and its behaviour.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("daemon.service", "run the service: poll on a schedule, export nightly"),
+    "poll": ("daemon.poll_cmd", "poll the configured mailboxes (use --once for one pass)"),
+    "classify": ("daemon.classify_cmd", "classify files, Maildir folders or mbox files"),
+    "export": ("daemon.admin", "write the suppression list now"),
+    "status": ("daemon.admin", "per-mailbox state, counts by reason, suppressions"),
+    "history": ("daemon.admin", "every outcome recorded for one address"),
+    "suppress": ("daemon.admin", "suppress an address by hand"),
+    "release": ("daemon.admin", "release a suppressed address by hand"),
+    "reclassify": ("daemon.admin", "re-run the matcher over stored messages"),
+    "db": ("daemon.admin", "database maintenance: 'db upgrade' applies migrations"),
+}
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1      # the command ran but some input could not be processed
+EXIT_USAGE = 2        # bad command line (argparse's own code)
+EXIT_CONFIG = 3       # the configuration is missing or invalid
+EXIT_UNAVAILABLE = 4  # a server or the database could not be reached
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line, found without importing any command."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in ("-c", "--config"):
+            skip = True
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (``classify`` stays light)."""
+    chosen = _chosen(argv)
+    parser = argparse.ArgumentParser(
+        prog="bouncewatch",
+        description="Read bounce mailboxes, classify NDRs, suppress dead addresses.",
+    )
+    parser.add_argument("-c", "--config", help="configuration file (default: $BOUNCEWATCH_CONFIG, "
+                        "./bouncewatch.toml, /etc/bouncewatch/config.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name, _name=name)
+        if name == chosen:
+            importlib.import_module(module_name).add_arguments(p, name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
