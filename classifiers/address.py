@@ -1,0 +1,51 @@
+"""Email addresses as bounces print them, reduced to one comparable form."""
+from __future__ import annotations
+
+import re
+
+# local@domain inside a line of prose; the local part may be quoted.
+_ADDRESS = re.compile(r'(?:"[^"\n]{1,64}"|[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]{1,64})@'
+                      r"[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff.-]{0,253})")
+_STRIP = " \t\r\n<>()[]{}'\",;:"
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_VALID_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def find_addresses(text: str) -> list[str]:
+    """Every address-like token in ``text``, normalised, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for match in _ADDRESS.finditer(text):
+        address = normalise(match.group(0))
+        if address:
+            seen.setdefault(address, None)
+    return list(seen)
+
+
+def normalise(value: str) -> str:
+    """``<Foo@Example.COM.>`` -> ``Foo@example.com``; "" when it is not an address.
+
+    Strips angle brackets, an ``rfc822;`` type prefix, a trailing dot and surrounding
+    punctuation; lowercases and IDNA-encodes the domain; keeps the local part's case.
+    """
+    value = value.strip()
+    if ";" in value and value.split(";", 1)[0].strip().lower() in ("rfc822", "utf-8", "x400", "unknown"):
+        value = value.split(";", 1)[1]
+    value = value.strip(_STRIP)
+    if "<" in value and ">" in value:
+        value = value[value.rindex("<") + 1:]
+        value = value.split(">", 1)[0]
+    value = value.strip(_STRIP)
+    if value.lower().startswith("mailto:"):
+        value = value[7:]
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local or not domain:
+        return ""
+    domain = domain.strip(_STRIP).rstrip(".").lower()
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    if not _VALID_DOMAIN.fullmatch(domain) or any(c.isspace() for c in local) and not local.startswith('"'):
+        return ""
+    return f"{local}@{domain}"

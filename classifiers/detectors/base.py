@@ -1,0 +1,38 @@
+"""The shape every detector has: a cheap "is this mine?" test, then one Finding per recipient.
+
+A detector is a module with ``NAME: str`` and ``detect(msg: Message) -> Detection | None``.
+``None`` means "not mine"; the engine then tries the next detector. A detector reports what
+the NDR *says* (address, codes, the server's words); the engine derives ``reason`` and ``hard``
+from that through the shared tables, unless the format itself names the reason (``reason``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..message import Message
+from ..model import Kind, Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What an NDR says about one recipient, before reason and verdict are derived."""
+
+    recipient: str
+    diagnostic: str = ""       # the remote server's words (any length; the engine folds it)
+    status: str = ""           # RFC 3463 code if the NDR gives one ("5.1.1")
+    reply_code: str = ""       # SMTP reply code if given ("550")
+    action: str = ""           # failed / delayed / delivered / relayed / expanded
+    remote_mta: str = ""
+    command: str = ""          # SMTP command answered: CONN, HELO, MAIL, RCPT, DATA, ...
+    reason: Reason | None = None  # only when the format states the reason itself
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    kind: Kind
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+
+
+Detect = Callable[[Message], "Detection | None"]

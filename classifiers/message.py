@@ -1,0 +1,221 @@
+"""Decode one raw message once into the view every detector reads.
+
+``parse(raw)`` never raises on bad mail: it normalises line endings, parses MIME with the
+a small linear-time MIME splitter (``mime``), decodes every text part from whatever charset it
+claims or really has, and splits out the machine-readable parts of a report (RFC 3464
+delivery-status fields, RFC 5965 feedback-report fields) and the returned original message.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from . import mime
+from .text import decode_header_value, html_to_text
+
+_HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
+_CONTINUATION = re.compile(r"[ \t]")
+_REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_PLAIN_TYPES = frozenset({"text/plain", "text/x-plain", "text/enriched"})
+_FEEDBACK_TYPES = frozenset({"message/feedback-report"})
+_ORIGINAL_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers",
+                             "message/rfc822-headers", "message/global-headers",
+                             "message/partial"})
+#: Text kept per part: NDR prose is short; a 20 MB attachment is not read as prose.
+MAX_PART_TEXT = 2 * 1024 * 1024
+
+
+class Headers:
+    """Case-insensitive, ordered, decoded header fields; ``get`` returns "" when absent."""
+
+    __slots__ = ("_items", "_index")
+
+    def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
+        self._items: list[tuple[str, str]] = items or []
+        self._index: dict[str, list[str]] = {}
+        for name, value in self._items:
+            self._index.setdefault(name.lower(), []).append(value)
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self._index.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        return list(self._index.get(name.lower(), ()))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One leaf of the NDR's MIME tree (parts of an attached original are not leaves)."""
+
+    content_type: str
+    text: str
+    filename: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Everything detectors read about one message, decoded once."""
+
+    headers: Headers                                 # the NDR's own header fields, decoded
+    text: str                                        # the human-readable body, "\n" line ends
+    parts: tuple[Part, ...] = ()                     # every leaf part, decoded
+    dsn_fields: Headers = field(default_factory=Headers)          # per-message DSN fields
+    dsn_recipients: tuple[Headers, ...] = ()         # one block of DSN fields per recipient
+    feedback: Headers | None = None                  # ARF feedback-report fields
+    original_headers: Headers = field(default_factory=Headers)    # the returned message's
+    original_text: str = ""                          # the returned message as text, if attached
+    content_type: str = "text/plain"                 # the top-level content type
+    report_type: str = ""                            # multipart/report's report-type parameter
+    defects: tuple[str, ...] = ()                    # what was wrong with the MIME
+
+    @property
+    def subject(self) -> str:
+        return self.headers.get("subject")
+
+    @property
+    def sender(self) -> str:
+        return self.headers.get("from")
+
+    @property
+    def is_dsn(self) -> bool:
+        return bool(self.dsn_recipients)
+
+
+def normalise_newlines(raw: bytes) -> bytes:
+    """CRLF and lone CR become LF, so every later step sees one line ending."""
+    if b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def parse(raw: bytes) -> Message:
+    """The decoded view of ``raw``; never raises for any input."""
+    data = normalise_newlines(raw)
+    # A leading mbox "From " line is not a header field.
+    if data.startswith(b"From "):
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    root = mime.parse_entity(data)
+    walker = _Walker()
+    walker.walk(root)
+    return Message(
+        headers=Headers(root.decoded_headers()),
+        text=walker.body_text(),
+        parts=tuple(walker.parts),
+        dsn_fields=walker.dsn_fields,
+        dsn_recipients=tuple(walker.dsn_recipients),
+        feedback=walker.feedback,
+        original_headers=walker.original_headers,
+        original_text=walker.original_text,
+        content_type=root.content_type,
+        report_type=root.params.get("report-type", "").lower() if root.children else "",
+        defects=tuple(walker.defects),
+    )
+
+
+def parse_fields(text: str) -> list[Headers]:
+    """Blocks of ``Name: value`` fields separated by blank lines (folded lines joined)."""
+    blocks: list[Headers] = []
+    items: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        if not line.strip():
+            if items:
+                blocks.append(Headers(items))
+                items = []
+            continue
+        if items and _CONTINUATION.match(line):
+            name, value = items[-1]
+            items[-1] = (name, f"{value} {line.strip()}")
+            continue
+        match = _HEADER_LINE.match(line)
+        if match:
+            items.append((match.group(1), match.group(2).strip()))
+    if items:
+        blocks.append(Headers(items))
+    return blocks
+
+
+def parse_header_block(text: str) -> Headers:
+    """The header fields at the start of ``text`` (up to the first blank line), decoded."""
+    blocks = parse_fields(text.split("\n\n", 1)[0])
+    if not blocks:
+        return Headers()
+    return Headers([(name, decode_header_value(value)) for name, value in blocks[0].items()])
+
+
+class _Walker:
+    """Collects the leaves of the NDR, the report fields and the returned original."""
+
+    def __init__(self) -> None:
+        self.parts: list[Part] = []
+        self.dsn_fields = Headers()
+        self.dsn_recipients: list[Headers] = []
+        self.feedback: Headers | None = None
+        self.original_headers = Headers()
+        self.original_text = ""
+        self.defects: list[str] = []
+
+    def walk(self, root: mime.Entity) -> None:
+        # An explicit stack: hostile nesting cannot exhaust Python's recursion limit.
+        stack: list[mime.Entity] = [root]
+        while stack:
+            node = stack.pop()
+            self.defects.extend(node.defects)
+            if node.content_type in _ORIGINAL_TYPES:
+                self._original(node)
+            elif node.children:
+                stack.extend(reversed(node.children))
+            else:
+                self._leaf(node)
+
+    def _leaf(self, node: mime.Entity) -> None:
+        ctype = node.content_type
+        text = node.text(MAX_PART_TEXT)
+        self.parts.append(Part(ctype, text, node.filename))
+        if ctype in _REPORT_TYPES and not self.dsn_recipients:
+            blocks = parse_fields(text)
+            if blocks:
+                first_is_recipient = any(k in blocks[0] for k in ("final-recipient", "original-recipient"))
+                self.dsn_fields = Headers() if first_is_recipient else blocks[0]
+                self.dsn_recipients = [
+                    b for b in (blocks if first_is_recipient else blocks[1:])
+                    if "final-recipient" in b or "original-recipient" in b
+                ]
+        elif ctype in _FEEDBACK_TYPES and self.feedback is None:
+            blocks = parse_fields(text)
+            self.feedback = Headers([kv for b in blocks for kv in b.items()])
+
+    def _original(self, node: mime.Entity) -> None:
+        if self.original_text:
+            return
+        text = node.text(MAX_PART_TEXT)
+        self.original_headers = parse_header_block(text)
+        self.original_text = text
+        self.parts.append(Part(node.content_type, text))
+
+    def body_text(self) -> str:
+        """Prose of the NDR: text/plain leaves, else text/html leaves as text, else all text."""
+        def texts(kinds: tuple[str, ...]) -> Iterator[str]:
+            return (p.text for p in self.parts if p.content_type in kinds)
+        # A multipart whose boundary is missing or wrong stays a leaf: read it as plain text.
+        plain = "\n".join(p.text for p in self.parts if p.content_type in _PLAIN_TYPES
+                          or p.content_type.startswith("multipart/"))
+        if plain.strip():
+            return plain
+        html = "\n".join(html_to_text(t) for t in texts(("text/html",)))
+        if html.strip():
+            return html
+        return "\n".join(p.text for p in self.parts if p.content_type not in _ORIGINAL_TYPES)

@@ -1,0 +1,187 @@
+"""A small, lenient, linear-time MIME splitter for bounce mail.
+
+The standard library's feedparser reads line by line and compiles a regular expression per
+multipart boundary; bounces are many small messages, so that cost dominates. This splitter
+works on bytes with ``find``, decodes transfer encodings itself and caps nesting depth and
+part count, so hostile input costs time proportional to its size and nothing more.
+Input must already have "\\n" line endings (``message.normalise_newlines``).
+"""
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+
+from .text import decode_bytes, decode_header_value
+
+#: Multiparts nested deeper than this are kept as opaque leaves.
+MAX_DEPTH = 40
+#: At most this many parts are split out of one multipart; the rest stays in the last part.
+MAX_PARTS = 500
+#: A header block longer than this many fields is cut (endless header folding/lines).
+MAX_FIELDS = 2000
+
+_FIELD_NAME = re.compile(rb"[!-9;-~]{1,200}")
+_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_PARAM = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.){0,2000}"|[^;\s]{0,2000})')
+
+
+@dataclass(slots=True)
+class Entity:
+    """One MIME entity: its raw header fields, content type, and body or children."""
+
+    fields: list[tuple[str, str]]
+    content_type: str
+    params: dict[str, str]
+    body: bytes = b""
+    children: list["Entity"] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> str:
+        name = name.lower()
+        for key, value in self.fields:
+            if key.lower() == name:
+                return value
+        return ""
+
+    def decoded_headers(self) -> list[tuple[str, str]]:
+        return [(k, decode_header_value(v)) for k, v in self.fields]
+
+    @property
+    def filename(self) -> str:
+        disposition = self.get("content-disposition")
+        name = parse_params(disposition).get("filename") or self.params.get("name", "")
+        return decode_header_value(name) if name else ""
+
+    def payload(self) -> bytes:
+        """The body with its Content-Transfer-Encoding undone (leniently)."""
+        encoding = self.get("content-transfer-encoding").strip().lower()
+        if encoding == "base64":
+            return decode_base64(self.body)
+        if encoding == "quoted-printable":
+            return binascii.a2b_qp(self.body)
+        return self.body
+
+    def text(self, limit: int) -> str:
+        """The payload decoded to text (declared charset, else sniffed), at most ``limit`` bytes."""
+        data = self.payload()
+        if len(data) > limit:
+            data = data[:limit]
+        return decode_bytes(data, self.params.get("charset"))
+
+
+def decode_base64(body: bytes) -> bytes:
+    """Base64 that tolerates junk characters, missing padding and a truncated tail."""
+    cleaned = _BASE64_JUNK.sub(b"", body.split(b"=", 1)[0] if b"=" in body else body)
+    cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+    try:
+        return binascii.a2b_base64(cleaned)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def parse_params(value: str) -> dict[str, str]:
+    """``type/sub; a=1; b="x y"`` -> {"a": "1", "b": "x y"} (names lowercased)."""
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(value):
+        name, raw = match.group(1).lower().rstrip("*"), match.group(2)
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            raw = raw[1:-1].replace('\\"', '"')
+        params.setdefault(name, raw)
+    return params
+
+
+def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """The header fields at the start of ``data`` (unfolded) and the body after them.
+
+    The header ends at the first blank line, or at the first line that is neither a field nor
+    a continuation (a defect real mail has), which then starts the body.
+    """
+    fields: list[tuple[str, str]] = []
+    pos, size = 0, len(data)
+    while pos < size:
+        end = data.find(b"\n", pos)
+        if end == -1:
+            end = size
+        line = data[pos:end]
+        if not line.strip(b" \t"):
+            return fields, data[end + 1:]
+        if line[:1] in (b" ", b"\t") and fields:
+            if len(fields[-1][1]) < 64 * 1024:
+                name, value = fields[-1]
+                fields[-1] = (name, value + " " + _str(line.strip()))
+        else:
+            colon = line.find(b":")
+            if colon <= 0 or not _FIELD_NAME.fullmatch(line[:colon].rstrip(b" \t")):
+                return fields, data[pos:]
+            if len(fields) < MAX_FIELDS:
+                fields.append((_str(line[:colon].rstrip(b" \t")), _str(line[colon + 1:].strip())))
+        pos = end + 1
+    return fields, b""
+
+
+def _str(raw: bytes) -> str:
+    """Header bytes as str; 8-bit bytes survive as surrogates for ``decode_header_value``."""
+    return raw.decode("ascii", "surrogateescape")
+
+
+def parse_entity(data: bytes, depth: int = 0) -> Entity:
+    """Parse one entity and, iteratively, every multipart below it."""
+    root = _entity(data)
+    stack: list[tuple[Entity, int]] = [(root, depth)]
+    while stack:
+        node, level = stack.pop()
+        if not node.content_type.startswith("multipart/"):
+            continue
+        boundary = node.params.get("boundary", "")
+        if not boundary:
+            node.defects.append("multipart without boundary")
+            continue
+        if level >= MAX_DEPTH:
+            node.defects.append("multipart nested too deep")
+            continue
+        bodies = split_multipart(node.body, boundary.encode("utf-8", "surrogateescape"))
+        if bodies is None:
+            node.defects.append("boundary not found")
+            continue
+        node.children = [_entity(body, default="message/rfc822" if node.content_type == "multipart/digest" else "text/plain")
+                         for body in bodies]
+        stack.extend((child, level + 1) for child in node.children)
+    return root
+
+
+def _entity(data: bytes, default: str = "text/plain") -> Entity:
+    fields, body = split_header(data)
+    entity = Entity(fields=fields, content_type=default, params={}, body=body)
+    ctype = entity.get("content-type")
+    if ctype:
+        main = ctype.split(";", 1)[0].strip().lower()
+        if "/" in main and " " not in main:
+            entity.content_type = main
+        entity.params = parse_params(ctype)
+    return entity
+
+
+def split_multipart(body: bytes, boundary: bytes) -> list[bytes] | None:
+    """The bodies between ``--boundary`` lines; None when no delimiter line is found."""
+    delimiter = b"--" + boundary
+    starts: list[tuple[int, int, bool]] = []   # (line start, line end, is closing delimiter)
+    pos = body.find(delimiter)
+    while pos != -1 and len(starts) <= MAX_PARTS:
+        line_end = body.find(b"\n", pos)
+        if line_end == -1:
+            line_end = len(body)
+        rest = body[pos + len(delimiter):line_end].rstrip(b" \t")
+        if (pos == 0 or body[pos - 1:pos] == b"\n") and rest in (b"", b"--"):
+            starts.append((pos, line_end, rest == b"--"))
+            if rest == b"--":
+                break
+        pos = body.find(delimiter, line_end)
+    if not starts:
+        return None
+    parts: list[bytes] = []
+    for (_, line_end, closing), nxt in zip(starts, starts[1:] + [(len(body) + 1, 0, True)]):
+        if closing:
+            break
+        parts.append(body[line_end + 1:max(line_end + 1, nxt[0] - 1)])
+    return parts
