@@ -64,8 +64,9 @@ def to_outcome(finding: Finding, kind: Kind) -> Outcome | None:
     if not recipient:
         return None
     diagnostic = fold(finding.diagnostic)[:_MAX_DIAGNOSTIC]
+    host = finding.remote_mta or recipient.rpartition("@")[2]
     reason = _KIND_REASON.get(kind) or finding.reason or reason_for(
-        diagnostic, finding.status, finding.reply_code, finding.command)
+        diagnostic, finding.status, finding.reply_code, finding.command, host)
     hard = kind is Kind.BOUNCE and is_hard(reason, finding.status, finding.reply_code)
     return Outcome(
         recipient=recipient, reason=reason, hard=hard, action=finding.action.lower(),

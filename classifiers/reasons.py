@@ -4,7 +4,8 @@ from __future__ import annotations
 from .model import Reason
 
 
-def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "") -> Reason:
+def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "",
+               host: str = "") -> Reason:
     """The reason for one recipient's failure: status code first, then phrases, then reply code."""
     if status.startswith("5.1.1") or status.startswith("5.1.10"):
         return Reason.USERUNKNOWN
