@@ -1,0 +1,308 @@
+"""One IMAP connection to one account, over imapclient, with typed results and our own errors.
+
+Everything imapclient returns (bytes-keyed dicts) is turned into typed values here; nothing
+else in the daemon sees imapclient or imaplib. Errors become one small hierarchy:
+
+- ``ImapUnavailable``: the connection is gone, refused or timed out -> retry later;
+- ``ImapAuthError``: the server refused the login;
+- ``ImapError``: a command failed (the base class of both).
+
+Messages never contain the password.
+"""
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Callable, Iterator, Sequence
+
+import structlog
+from imapclient import IMAPClient
+from imapclient import exceptions as imap_exc
+
+from .config import AccountConfig, resolve_password
+
+log = structlog.get_logger(__name__)
+
+IDLE_RENEW_SECONDS = 25 * 60   # RFC 2177: re-issue IDLE before the server's 30 minute timeout
+IDLE_CHECK_SECONDS = 1.0       # how often a waiting IDLE looks at the stop flag
+
+
+class ImapError(Exception):
+    """An IMAP command failed."""
+
+
+class ImapUnavailable(ImapError):
+    """The server cannot be reached, or the connection broke: try again later."""
+
+
+class ImapAuthError(ImapError):
+    """The server refused the login."""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What SELECT told us about a folder."""
+
+    name: str
+    uidvalidity: int
+    exists: int
+    uidnext: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessage:
+    """One message as fetched (``BODY.PEEK[]``: the \\Seen flag is not set)."""
+
+    uid: int
+    size: int
+    raw: bytes
+
+
+def chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    """``items`` in consecutive lists of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def uids_above(found: Sequence[int], last_uid: int) -> list[int]:
+    """The UIDs strictly above the cursor, ascending. ``UID n:*`` always matches the last
+    message even when its UID is <= n, so the server's answer must be filtered."""
+    return sorted(u for u in set(found) if u > last_uid)
+
+
+def tls_context(account: AccountConfig) -> ssl.SSLContext:
+    """Verification on by default; ``ca_file`` replaces the system trust store."""
+    context = ssl.create_default_context(cafile=account.ca_file or None)
+    if not account.verify_certificate:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def security_warnings(account: AccountConfig) -> list[str]:
+    """What is unsafe about an account's connection settings (logged once at start)."""
+    warnings = []
+    if account.security == "plain":
+        warnings.append("plain IMAP: the password and the mail cross the network unencrypted")
+    elif not account.verify_certificate:
+        warnings.append("TLS certificate verification is off: the connection can be intercepted")
+    return warnings
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[2:-1] if text.startswith(("b'", 'b"')) else text
+
+
+class Inbox:
+    """A logged-in connection to one account. Use ``Inbox.open(account)`` as a context manager."""
+
+    def __init__(self, client: IMAPClient, account: AccountConfig, capabilities: frozenset[str]):
+        self._client = client
+        self.account = account
+        #: Upper-case capability names after login (tests may remove one to force a fallback).
+        self.capabilities = capabilities
+        self._where = f"{account.username}@{account.host}:{account.port}"
+        self._delimiter: str | None = None
+        self._known_folders: set[str] = set()
+        self.selected: FolderState | None = None
+
+    # -- connection ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, account: AccountConfig, password: str | None = None,
+             factory: Callable[..., IMAPClient] = IMAPClient) -> Inbox:
+        """Connect (IMAPS, STARTTLS or plain, as configured), log in, read capabilities.
+
+        ``password`` defaults to ``resolve_password(account)`` (raises ``ConfigError``).
+        ``factory`` is the seam that builds the imapclient object.
+        """
+        secret = resolve_password(account) if password is None else password
+        where = f"{account.username}@{account.host}:{account.port}"
+        client = None
+        try:
+            with _translated(f"connect to {where}", secret):
+                client = factory(account.host, account.port, ssl=account.security == "tls",
+                                 ssl_context=tls_context(account) if account.security == "tls"
+                                 else None, timeout=account.timeout)
+                if account.security == "starttls":
+                    client.starttls(tls_context(account))
+            with _translated(f"login to {where}", secret):
+                client.login(account.username, secret)
+                caps = frozenset(c.decode("ascii", "replace").upper()
+                                 for c in client.capabilities())
+        except BaseException:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+            raise
+        return cls(client, account, caps)
+
+    def close(self) -> None:
+        """Log out (best effort: the connection may already be gone)."""
+        try:
+            self._client.logout()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._client.shutdown()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _do(self, what: str) -> contextlib.AbstractContextManager[None]:
+        return _translated(f"{what} on {self._where}", "")
+
+    # -- folders ---------------------------------------------------------------------------
+
+    def server_name(self, folder: str) -> str:
+        """A configured folder name ("a/b") with the server's hierarchy delimiter."""
+        if self._delimiter is None:
+            with self._do("NAMESPACE"):
+                self._delimiter = self._find_delimiter()
+        return folder.replace("/", self._delimiter) if self._delimiter else folder
+
+    def _find_delimiter(self) -> str:
+        if "NAMESPACE" in self.capabilities:
+            personal = self._client.namespace().personal
+            if personal and personal[0][1]:
+                return str(personal[0][1])
+        for _flags, delimiter, _name in self._client.list_folders("", "INBOX"):
+            if delimiter:
+                return delimiter.decode() if isinstance(delimiter, bytes) else str(delimiter)
+        return "/"
+
+    def select(self, folder: str) -> FolderState:
+        """SELECT ``folder`` read-write; its UIDVALIDITY is the cursor's other half."""
+        name = self.server_name(folder)
+        with self._do(f"SELECT {name}"):
+            info = self._client.select_folder(name)
+        state = FolderState(name=folder, uidvalidity=int(info[b"UIDVALIDITY"]),
+                            exists=int(info.get(b"EXISTS", 0)),
+                            uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None)
+        self.selected = state
+        self._known_folders.add(name)
+        return state
+
+    def ensure_folder(self, folder: str) -> str:
+        """Create ``folder`` (and, on most servers, its parents) unless it exists."""
+        name = self.server_name(folder)
+        if name in self._known_folders:
+            return name
+        with self._do(f"CREATE {name}"):
+            if not self._client.folder_exists(name):
+                self._client.create_folder(name)
+                with contextlib.suppress(imap_exc.IMAPClientError):
+                    self._client.subscribe_folder(name)
+                log.info("folder created", account=self.account.name, folder=folder)
+        self._known_folders.add(name)
+        return name
+
+    # -- messages --------------------------------------------------------------------------
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        """UIDs in the selected folder above ``last_uid``, ascending."""
+        with self._do("UID SEARCH"):
+            found = self._client.search(["UID", f"{last_uid + 1}:*"])
+        return uids_above(found, last_uid)
+
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each UID that still exists."""
+        if not uids:
+            return {}
+        with self._do("FETCH RFC822.SIZE"):
+            data = self._client.fetch(list(uids), [b"RFC822.SIZE"])
+        return {int(uid): int(item[b"RFC822.SIZE"]) for uid, item in data.items()
+                if b"RFC822.SIZE" in item}
+
+    def fetch(self, uids: Sequence[int], max_bytes: int | None = None) -> list[FetchedMessage]:
+        """The messages (``BODY.PEEK[]``), ascending by UID; messages expunged meanwhile are
+        absent. With ``max_bytes``, only the first ``max_bytes`` octets of each body come back."""
+        if not uids:
+            return []
+        part = f"BODY.PEEK[]<0.{max_bytes}>" if max_bytes else "BODY.PEEK[]"
+        with self._do("FETCH BODY.PEEK[]"):
+            data = self._client.fetch(list(uids), [part.encode(), b"RFC822.SIZE"])
+        out = []
+        for uid, item in data.items():
+            raw = next((v for k, v in item.items() if k.startswith(b"BODY[")), None)
+            if raw is None:
+                continue
+            size = int(item.get(b"RFC822.SIZE", len(raw)))
+            out.append(FetchedMessage(uid=int(uid), size=size, raw=bytes(raw)))
+        return sorted(out, key=lambda m: m.uid)
+
+    def move(self, uids: Sequence[int], folder: str) -> None:
+        """Move ``uids`` from the selected folder: MOVE, else COPY + \\Deleted + UID EXPUNGE
+        (UIDPLUS), else COPY + \\Deleted + EXPUNGE."""
+        if not uids:
+            return
+        target = self.ensure_folder(folder)
+        uids = list(uids)
+        if "MOVE" in self.capabilities:
+            with self._do(f"UID MOVE to {target}"):
+                self._client.move(uids, target)
+            return
+        with self._do(f"UID COPY to {target}"):
+            self._client.copy(uids, target)
+            self._client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if "UIDPLUS" in self.capabilities:
+                self._client.uid_expunge(uids)
+            else:
+                self._client.expunge()
+
+    # -- IDLE ------------------------------------------------------------------------------
+
+    @property
+    def can_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def idle_wait(self, timeout: float, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """IDLE on the selected folder until the server reports new mail (True), ``timeout``
+        seconds pass or ``should_stop()`` turns true (False)."""
+        deadline = time.monotonic() + min(timeout, IDLE_RENEW_SECONDS)
+        news = False
+        with self._do("IDLE"):
+            self._client.idle()
+            try:
+                while not news and not should_stop():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    responses = self._client.idle_check(timeout=min(IDLE_CHECK_SECONDS, left))
+                    news = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+            finally:
+                self._client.idle_done()
+        return news
+
+    def noop(self) -> None:
+        with self._do("NOOP"):
+            self._client.noop()
+
+
+@contextlib.contextmanager
+def _translated(what: str, secret: str) -> Iterator[None]:
+    """imapclient/imaplib/socket/ssl errors -> our hierarchy, with the secret scrubbed."""
+    try:
+        yield
+    except imap_exc.LoginError as exc:
+        raise ImapAuthError(f"{what}: login refused: {_scrub(_describe(exc), secret)}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise ImapUnavailable(
+            f"{what}: TLS certificate not trusted ({exc.verify_message}); set ca_file to the "
+            "server's CA, or verify_certificate = false if you must") from None
+    except (imap_exc.IMAPClientAbortError, socket.timeout, OSError, ssl.SSLError) as exc:
+        raise ImapUnavailable(f"{what}: {_scrub(_describe(exc), secret)}") from exc
+    except imap_exc.IMAPClientError as exc:
+        raise ImapError(f"{what}: {_scrub(_describe(exc), secret)}") from exc
