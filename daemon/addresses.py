@@ -10,7 +10,7 @@ import re
 
 # Characters that never appear in a plain (unquoted) address; whitespace and controls included.
 _FORBIDDEN = re.compile(r'[\s\x00-\x1f\x7f<>()\[\],;:\\"]')
-_DOMAIN_LABEL = re.compile(r"^(?!-)[^\W_]([\w-]*[^\W_])?$")  # letters/digits (any script), inner '-'
+_DOMAIN_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")  # as the matcher's
 
 
 def normalize_address(text: str) -> str | None:
@@ -19,7 +19,7 @@ def normalize_address(text: str) -> str | None:
     if len(address) > 254 or _FORBIDDEN.search(address) or address.count("@") != 1:
         return None
     local, domain = address.split("@")
-    domain = domain.rstrip(".")
+    domain = ascii_domain(domain.rstrip("."))
     if not local or len(local) > 64 or local.startswith(".") or local.endswith(".") or ".." in local:
         return None
     if not valid_domain(domain):
@@ -27,10 +27,20 @@ def normalize_address(text: str) -> str | None:
     return f"{local}@{domain}"
 
 
+def ascii_domain(domain: str) -> str:
+    """The domain in IDNA (``xn--``) form, as the matcher reports it; "" when it cannot be."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+
+
 def valid_domain(domain: str) -> bool:
-    """A dotted domain name of non-empty labels (internationalised names allowed)."""
+    """A dotted, lowercase ASCII domain name of at least two labels."""
     labels = domain.split(".")
-    return len(labels) >= 2 and all(len(lb) <= 63 and _DOMAIN_LABEL.match(lb) for lb in labels)
+    return len(labels) >= 2 and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
 
 
 def allow_matches(address: str, allow: tuple[str, ...]) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .addresses import normalize_address, valid_domain
+from .addresses import ascii_domain, normalize_address, valid_domain
 
 #: Where ``load_config(None)`` looks, in order, after $BOUNCEWATCH_CONFIG.
 DEFAULT_PATHS = ("bouncewatch.toml", "/etc/bouncewatch/config.toml")
@@ -100,7 +100,7 @@ class PolicyConfig:
 
 def _allow_entry(entry: str) -> str:
     if entry.startswith("*@"):
-        domain = entry[2:].strip().lower().rstrip(".")
+        domain = ascii_domain(entry[2:].strip().lower().rstrip("."))
         _require(valid_domain(domain), "allow", f"not a domain: {entry!r}")
         return f"*@{domain}"
     address = normalize_address(entry)

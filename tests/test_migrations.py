@@ -1,0 +1,78 @@
+"""The schema exists only through Alembic: upgrade from empty, one head, models == schema."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from daemon.db import SCRIPT_LOCATION, alembic_config, current_revision, downgrade, make_engine, upgrade
+from daemon.models import Base
+from storehelp import sqlite_url
+
+TABLES = {"messages", "locations", "outcomes", "addresses", "address_actions", "mailbox_state"}
+
+
+def test_single_head_and_script_dir_is_inside_the_package():
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(script.get_heads()) == 1
+    assert (SCRIPT_LOCATION / "__init__.py").is_file()
+    assert (SCRIPT_LOCATION / "alembic.ini").is_file()
+    # every revision file in versions/ is shipped as package data by pyproject's glob
+    assert all(p.suffix == ".py" for p in (SCRIPT_LOCATION / "versions").glob("*.py"))
+
+
+def test_upgrade_from_empty_creates_the_schema_and_matches_the_models(tmp_path):
+    url = sqlite_url(tmp_path / "sub" / "dir" / "bw.sqlite3")   # directories are created
+    upgrade(url)
+    upgrade(url)                                                 # a second run is a no-op
+    engine = make_engine(url)
+    try:
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        assert current_revision(engine) == head
+        assert TABLES <= set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_pragmas_are_on(tmp_path):
+    url = sqlite_url(tmp_path / "bw.sqlite3")
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_again_works(tmp_path):
+    url = sqlite_url(tmp_path / "bw.sqlite3")
+    upgrade(url)
+    downgrade(url, "base")
+    engine = make_engine(url)
+    try:
+        assert not TABLES & set(inspect(engine).get_table_names())
+        assert current_revision(engine) is None
+        upgrade(url)
+        assert TABLES <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_constraints_carry_conventional_names(tmp_path):
+    url = sqlite_url(tmp_path / "bw.sqlite3")
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        uniques = {u["name"] for t in TABLES for u in inspect(engine).get_unique_constraints(t)}
+        assert {"uq_locations_mailbox_uidvalidity_uid", "uq_messages_sha256",
+                "uq_outcomes_message_pk_recipient", "uq_addresses_address"} <= uniques
+    finally:
+        engine.dispose()
