@@ -67,3 +67,34 @@ def make_account(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AccountConfig
         values.update(overrides)
         return AccountConfig(**values)  # type: ignore[arg-type]
     return make
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """``make_config(*accounts, **policy)``: a Config with a migrated SQLite file and an
+    export directory in ``tmp_path``."""
+    from daemon.config import Config, DatabaseConfig, ExportConfig, PolicyConfig
+    from daemon.db import upgrade
+
+    def make(*accounts: AccountConfig, **policy: object) -> Config:
+        url = f"sqlite:///{tmp_path / 'bouncewatch.sqlite3'}"
+        upgrade(url)
+        return Config(database=DatabaseConfig(url=url), accounts=accounts,
+                      export=ExportConfig(directory=str(tmp_path / "export")),
+                      policy=PolicyConfig(**policy))  # type: ignore[arg-type]
+    return make
+
+
+@pytest.fixture
+def engine_of():
+    """``engine_of(config)``: its engine, disposed after the test."""
+    from daemon.db import make_engine
+
+    engines = []
+
+    def make(config):
+        engines.append(make_engine(config.database.url))
+        return engines[-1]
+    yield make
+    for engine in engines:
+        engine.dispose()
