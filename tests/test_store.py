@@ -196,9 +196,9 @@ def test_cursor_moves_forward_only_and_resets(engine):
 
 def test_mark_moved_handles_many_uids(engine):
     with session_scope(engine) as s:
-        for uid in range(1, 1201):
+        for uid in range(1, 521):
             record(s, uid, raw_message(uid))
-        mark_moved(s, BOX, 7, list(range(1, 1201)))
+        mark_moved(s, BOX, 7, list(range(1, 521)))
         assert pending_moves(s, BOX, 7) == []
 
 
