@@ -1,14 +1,887 @@
-"""Why a delivery failed, from what the NDR says. (Placeholder: the tables are being written.)"""
+"""Why a delivery failed, from what the NDR says: data tables and one small lookup.
+
+``reason_for(diagnostic, status, reply_code, command, host)`` decides in this order:
+
+1. a provider row (``providers.PROVIDER_ROWS``) for the remote host or recipient domain;
+2. a *specific* enhanced status (``SPECIFIC_STATUS``): 5.2.2 is a full mailbox whatever
+   the text says;
+3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
+   phrases occurs in the lowercased diagnostic wins;
+4. a *generic* status (``GENERIC_STATUS``: x.0.0, 5.7.1, 5.5.0 ... say little alone);
+5. the SMTP command the reply answered (``COMMAND_REASON``: a 5xx to MAIL FROM is
+   ``rejected``), then the reply code (``REPLY_CODE``);
+6. ``onhold`` when the server said something no rule knows, ``undefined`` when it said nothing.
+
+A phrase is lowercase text matched as a substring; ``*`` inside a phrase stands for any run of
+text, so ``"user * unknown"`` matches "user foo@example.jp unknown" (parts found in order, with
+``str.find``: linear, no regular expressions). Japanese phrases are matched after NFKC
+normalisation, so full-width letters and half-width kana in NDRs compare equal.
+"""
 from __future__ import annotations
 
+import unicodedata
+
 from .model import Reason
+from .providers import provider_reason
+
+R = Reason
+
+#: Enhanced status codes (RFC 3463 and the IANA registry) precise enough to name the reason
+#: whatever the text says.
+SPECIFIC_STATUS: dict[str, Reason] = {
+    "5.1.1": R.USERUNKNOWN,       # bad destination mailbox address
+    "5.1.2": R.HOSTUNKNOWN,       # bad destination system address
+    "5.1.3": R.USERUNKNOWN,       # bad destination mailbox address syntax
+    "5.1.4": R.USERUNKNOWN,       # destination mailbox address ambiguous
+    "5.1.6": R.HASMOVED,          # destination mailbox has moved, no forwarding address
+    "5.1.7": R.REJECTED,          # bad sender's mailbox address syntax
+    "5.1.8": R.REJECTED,          # bad sender's system address
+    "5.1.10": R.NOTACCEPT,        # RFC 7505: recipient address has null MX
+    "4.1.6": R.HASMOVED,
+    "4.1.7": R.REJECTED,
+    "4.1.8": R.REJECTED,
+    "4.2.2": R.MAILBOXFULL,
+    "5.2.2": R.MAILBOXFULL,       # mailbox full
+    "5.2.3": R.EXCEEDLIMIT,       # message length exceeds administrative limit
+    "4.2.3": R.EXCEEDLIMIT,
+    "4.3.1": R.SYSTEMFULL,        # mail system full
+    "5.3.1": R.SYSTEMFULL,
+    "5.3.4": R.MESGTOOBIG,        # message too big for system
+    "4.3.4": R.MESGTOOBIG,
+    "5.4.4": R.HOSTUNKNOWN,       # unable to route (no DNS record for the domain)
+    "4.4.5": R.TOOMANYCONN,       # system congestion
+    "5.4.6": R.NETWORKERROR,      # routing loop detected
+    "4.4.6": R.NETWORKERROR,
+    "4.4.7": R.EXPIRED,           # delivery time expired
+    "5.4.7": R.EXPIRED,
+    "5.5.3": R.TOOMANYCONN,       # too many recipients
+    "4.5.3": R.TOOMANYCONN,
+    "5.6.1": R.CONTENTERROR,      # media not supported
+    "5.6.2": R.CONTENTERROR,      # conversion required and prohibited
+    "5.6.3": R.CONTENTERROR,
+    "5.7.13": R.SUSPEND,          # user account disabled
+    "5.7.23": R.AUTHFAILURE,      # SPF validation failed
+    "5.7.24": R.AUTHFAILURE,      # SPF validation error
+    "5.7.25": R.REQUIREPTR,       # reverse DNS validation failed
+    "5.7.26": R.AUTHFAILURE,      # multiple authentication checks failed (DMARC)
+    "5.7.27": R.NOTACCEPT,        # sender address has null MX
+    "5.7.30": R.FAILEDSTARTTLS,   # REQUIRETLS support required
+    "5.7.509": R.AUTHFAILURE,     # Microsoft: DMARC reject of the sending domain
+    "5.7.510": R.SECURITYERROR,   # Microsoft: sender has no authentication (5.7.515 too)
+    "5.7.515": R.AUTHFAILURE,     # Microsoft: sender domain does not meet authentication
+    "4.7.650": R.BADREPUTATION,   # Microsoft: IP temporarily rate limited for reputation
+}
+
+#: Status codes too broad to decide alone: a phrase decides first, these are the fallback.
+GENERIC_STATUS: dict[str, Reason] = {
+    "5.1.0": R.USERUNKNOWN,       # other address status
+    "5.1.9": R.SYSTEMERROR,
+    "4.1.9": R.SYSTEMERROR,
+    "5.2.0": R.FILTERED,          # other mailbox status
+    "5.2.1": R.SUSPEND,           # mailbox disabled, not accepting messages
+    "4.2.1": R.SUSPEND,
+    "5.2.4": R.SYSTEMERROR,       # mailing list expansion problem
+    "5.3.0": R.SYSTEMERROR,       # other mail system status
+    "4.3.0": R.SYSTEMERROR,
+    "5.3.2": R.NOTACCEPT,         # system not accepting network messages
+    "4.3.2": R.NOTACCEPT,
+    "5.3.3": R.SYSTEMERROR,
+    "5.3.5": R.SYSTEMERROR,       # system incorrectly configured
+    "4.3.5": R.SYSTEMERROR,
+    "5.4.0": R.NETWORKERROR,
+    "4.4.0": R.NETWORKERROR,
+    "5.4.1": R.USERUNKNOWN,       # Microsoft: recipient address rejected: access denied
+    "4.4.1": R.EXPIRED,           # no answer from host
+    "4.4.2": R.NETWORKERROR,      # bad connection
+    "5.4.3": R.SYSTEMERROR,       # directory server failure
+    "4.4.3": R.SYSTEMERROR,
+    "5.5.0": R.SYNTAXERROR,
+    "5.5.1": R.SYNTAXERROR,       # invalid command
+    "5.5.2": R.SYNTAXERROR,       # syntax error
+    "5.5.4": R.SYNTAXERROR,       # invalid command arguments
+    "5.5.5": R.SYNTAXERROR,       # wrong protocol version
+    "5.6.0": R.CONTENTERROR,
+    "5.7.0": R.SECURITYERROR,     # other security or policy status
+    "5.7.1": R.SECURITYERROR,     # delivery not authorized, message refused
+    "4.7.1": R.BLOCKED,
+    "5.7.2": R.SECURITYERROR,
+    "5.7.3": R.SECURITYERROR,
+    "5.7.4": R.SECURITYERROR,     # security features not supported
+    "5.7.5": R.SECURITYERROR,
+    "5.7.6": R.SECURITYERROR,
+    "5.7.7": R.SECURITYERROR,
+    "5.7.8": R.SECURITYERROR,     # authentication credentials invalid
+    "5.7.9": R.POLICYVIOLATION,   # authentication mechanism is too weak
+    "5.7.10": R.FAILEDSTARTTLS,   # encryption needed
+    "5.7.11": R.FAILEDSTARTTLS,   # encryption required for requested authentication mechanism
+    "5.7.15": R.SECURITYERROR,    # priority level is too low
+}
+
+#: What the SMTP command a 5xx reply answered says, when nothing more specific matched.
+COMMAND_REASON: dict[str, Reason] = {
+    "CONN": R.BLOCKED,            # refused at the greeting
+    "HELO": R.BLOCKED,
+    "EHLO": R.BLOCKED,
+    "MAIL": R.REJECTED,           # the envelope sender was refused
+    "STARTTLS": R.FAILEDSTARTTLS,
+}
+
+#: The last fallback: the bare SMTP reply code.
+REPLY_CODE: dict[str, Reason] = {
+    "421": R.BLOCKED,             # service not available, closing channel
+    "450": R.ONHOLD,
+    "451": R.SYSTEMERROR,         # local error in processing
+    "452": R.TOOMANYCONN,         # insufficient system storage / too many recipients
+    "500": R.SYNTAXERROR,
+    "501": R.SYNTAXERROR,
+    "502": R.SYNTAXERROR,
+    "503": R.SYNTAXERROR,
+    "504": R.SYNTAXERROR,
+    "523": R.MESGTOOBIG,
+    "530": R.SECURITYERROR,       # authentication required
+    "534": R.SECURITYERROR,
+    "535": R.SECURITYERROR,       # authentication credentials invalid
+    "538": R.FAILEDSTARTTLS,
+    "551": R.USERUNKNOWN,         # user not local
+    "552": R.MAILBOXFULL,         # exceeded storage allocation
+    "553": R.USERUNKNOWN,         # mailbox name not allowed
+}
+
+#: (reason, phrases) in precedence order: the first row with a phrase in the text wins.
+#: One phrase per line, lowercase; the comment names the system it comes from where known.
+PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
+    (R.MAILBOXFULL, (
+        "account is exceeding their quota",
+        "account is over quota",
+        "account is temporarily over quota",
+        "boite du destinataire pleine",      # Orange
+        "delivery failed: over quota",
+        "disc quota exceeded",
+        "disk quota exceeded",
+        "diskspace quota",
+        "does not have enough space",
+        "exceeded storage allocation",
+        "exceeding its mailbox quota",
+        "full mailbox",
+        "insufficient disk space",
+        "is over disk quota",
+        "is over quota",
+        "mail quota exceeded",
+        "mailbox exceeded the local limit",
+        "mailbox full",
+        "mailbox is full",
+        "mailbox over quota",
+        "mailbox size limit exceeded",
+        "maildir over quota",
+        "mailfolder is full",
+        "no space left on device",
+        "not enough disk space",
+        "not enough storage space",
+        "over the allowed quota",
+        "quota exceeded",
+        "quota violation for",
+        "recipient reached disk quota",
+        "mailbox would exceed maximum allowed storage",
+        "has exceeded its disk space limit",
+        "the user's space has been used up",
+        "the user you are trying to reach is over quota",
+        "user has exceeded quota",
+        "user has too many messages on the server",
+        "user is over quota",
+        "user is over the quota",
+        "user over quota",
+        "mailbox * full",
+        "容量オーバー",                       # Japanese ISPs: mailbox over capacity
+        "容量超過",
+        "メールボックスがいっぱい",
+    )),
+    (R.MESGTOOBIG, (
+        "exceeded maximum inbound message size",
+        "max message size exceeded",
+        "message file too big",
+        "message length exceeds administrative limit",
+        "message size exceeds fixed limit",
+        "message size exceeds fixed maximum message size",
+        "message size exceeds maximum value",
+        "message too big",
+        "message too large for this",
+        "taille limite du message atteinte",  # Orange
+        "message size * exceeds",
+        "メールサイズが大きすぎ",
+    )),
+    (R.EXCEEDLIMIT, (
+        "message header size exceeds limit",
+        "message too large",
+    )),
+    (R.SUSPEND, (
+        " is currently suspended",
+        " temporary locked",
+        "archived recipient",
+        "boite du destinataire archivee",     # Orange
+        "email account that you tried to reach is disabled",  # Gmail
+        "has been suspended",
+        "inactive account",
+        "invalid/inactive user",
+        "is a deactivated mailbox",
+        "is unavailable: user is terminated",
+        "mailbox closed",
+        "mailbox currently suspended",
+        "mailbox disabled",
+        "mailbox is frozen",
+        "mailbox unavailable or access denied",
+        "recipient rejected: temporarily inactive",
+        "recipient suspend the service",
+        "this account has been disabled or discontinued",
+        "this account has been temporarily suspended",
+        "this mailbox is disabled",
+        "user or domain is disabled",
+        "user suspended",
+        "account is locked",
+        "account disabled",
+        "account has been disabled",
+    )),
+    (R.HASMOVED, (
+        " has been replaced by ",
+        "has moved to",
+        "address has changed",
+    )),
+    (R.NORELAYING, (
+        "as a relay",
+        "have no permission to relay",
+        "is not permitted to relay through this server without authentication",
+        "mail server requires authentication when attempting to send to a non-local e-mail address",
+        "not allowed to relay through this machine",
+        "not an open relay, so get lost",
+        "relay access denied",
+        "relay denied",
+        "relay not permitted",
+        "relaying denied",
+        "relaying mail to ",
+        "this system is not configured to relay mail",
+        "unable to relay",
+        "we don't handle mail for",
+        "relaying not allowed",
+        "relay prohibited",
+    )),
+    (R.AUTHFAILURE, (
+        "//spf.pobox.com",
+        "bad spf records for",
+        "dmarc policy",
+        "please inspect your spf settings",
+        "sender policy framework (spf) fail",
+        "sender policy framework violation",
+        "spf (sender policy framework) domain authentication fail",
+        "spf check: fail",
+        "spf validation failed",
+        "spf: fail",
+        "spf fail",
+        "spf hard fail",
+        "failed spf",
+        "dkim signature",
+        "dkim check",
+        "dkim validation",
+        "dmarc validation",
+        "dmarc check",
+        "failed dmarc",
+        "unauthenticated email",
+        "is not allowed to send from <",
+        "is not allowed to send mail.",
+    )),
+    (R.REQUIREPTR, (
+        "access denied. ip name lookup failed",
+        "all mail servers must have a ptr record with a valid reverse dns entry",
+        "bad dns ptr resource record",
+        "cannot find your hostname",
+        "cannot find your reverse hostname",
+        "ip name lookup failed",
+        "no ptr record found",
+        "please setup matching dns and rdns records",
+        "reverse dns failed",
+        "reverse dns required",
+        "reverse dns lookup",
+        "sender ip reverse lookup rejected",
+        "does not have a ptr record",
+        "the corresponding forward dns entry does not point to the sending ip",
+        "servers/devices with no reverse dns",
+        "unresolvable relay host name",
+        "generic dns ptr-records",
+        "your host name doesn't match with your ip address",
+        "reverse dns entry",
+        "ptr record",
+        "invalid rdns record",
+        "rdns",
+        "逆引き",                            # Japanese: reverse DNS lookup
+    )),
+    (R.VIRUSDETECTED, (
+        "it has a potentially executable attachment",
+        "message was infected with",
+        "mail contained a virus",
+        "this form of attachment has been used by recent viruses or other malware",
+        "virus detected",
+        "virus phishing/malicious_url detected",
+        "your message was infected with a virus",
+        "contains a virus",
+        "ウイルス",                          # Japanese: virus
+    )),
+    (R.SPAMDETECTED, (
+        " - spam",
+        "/help/help_spam_16.htm",
+        "appears to be unsolicited",
+        "blacklisted url in message",
+        "block for spam",
+        "blocked by policy: no spam please",
+        "blocked by spamassassin",
+        "classified as **spam**",
+        "content filter rejection",
+        "denied due to spam list",
+        "high probability of spam",
+        "is classified as spam",
+        "mail content denied",
+        "may consider spam",
+        "message considered as spam or virus",
+        "message contains spam or virus",
+        "message content rejected",
+        "message detected as spam",
+        "message filtered. please see the faqs section on spam",
+        "message flagged as spam",
+        "message looks like spam",
+        "seems to be a spam",
+        "spamprofiler",                       # MailMarshal / Trustwave SEG
+        "message rejected as spam",
+        "message rejected because of unacceptable content",
+        "message rejected due to suspected spam content",
+        "rejected for possible spam/virus content",
+        "our email server thinks this email is spam",
+        "probable spam",
+        "reject bulk.advertising",
+        "reject due to spam classification",
+        "spamassassin score",
+        "rejected - bulk email",
+        "rejecting banned content",
+        "rejecting mail content",
+        "content with spam-like characteristics",
+        "sending address not accepted due to spam filter",
+        "spam blocked",
+        "spam content matched",
+        "spam detected",
+        "spam email",
+        "spam message rejected",
+        "spam not accepted",
+        "spam refused",
+        "spam rejection",
+        "spam score",
+        "spambouncer identified spam",
+        "spamming not allowed",
+        "too much spam",
+        "detected as spam",
+        "rejected by spam filter",
+        "classification as bulk mail",
+        "looked like spam",
+        "this message appears to be spam",
+        "has been identified as spam",
+        "scored as spam",
+        "classified as spam",
+        "recurrent pattern detection system",
+        "spam message not queued",
+        "we don't accept spam",
+        "similar to spam we have received before",
+        "local uribl policy",
+        "had spam-like",
+        "considered spam",
+        "probably spam",
+        "appears to be spam",
+        "triggered a spam block",
+        "may contain the spam contents",
+        "failed several antispam checks",
+        "message is spam",
+        "judged to be spam",
+        "迷惑メール",                        # Japanese: junk mail
+        "スパム",
+    )),
+    (R.USERUNKNOWN, (
+        "#5.1.1 bad address",
+        "address does not exist",
+        "address unknown",
+        "bad-mailbox",
+        "can't accept user",
+        "destination addresses were unknown",
+        "destination server rejected recipients",
+        "email address does not exist",
+        "email address could not be found",
+        "invalid mailbox",
+        "invalid recipient",
+        "is not a known user",
+        "is not a valid mailbox",
+        "is not an active address at this host",
+        "mailbox does not exist",
+        "mailbox invalid",
+        "mailbox is inactive",
+        "mailbox is unavailable",
+        "mailbox not found",
+        "mailbox not present",
+        "mailbox unavailable",
+        "no account by that name here",
+        "no existe dicha persona",
+        "no existe ese usuario",
+        "no mail box available for this user",
+        "no mailbox by that name is currently available",
+        "no mailbox found",
+        "no mailbox here by that name",      # qmail
+        "no such address here",
+        "no such mailbox",
+        "no such person at this address",
+        "no such recipient",
+        "no such user",
+        "no valid recipients",
+        "not a valid recipient",
+        "not a valid user here",
+        "not a local address",
+        "recipient address rejected: access denied",   # Office 365 (5.4.1)
+        "recipient address rejected: invalid user",
+        "recipient address rejected: invalid-recipient",
+        "recipient address rejected: unknown user",
+        "recipient address rejected: userunknown",
+        "recipient does not exist",
+        "recipient is not accepted",
+        "recipient not exist",
+        "recipient not found",
+        "recipient unknown",
+        "resolver.adr.recipientnotfound",    # Exchange
+        "resolver.adr.recipnotfound",
+        "sorry, user unknown",
+        "sorry, badrcptto",
+        "your envelope recipient has been deleted",
+        "the email account that you tried to reach does not exist",  # Gmail
+        "the email address you entered couldn't be found",           # Outlook
+        "the user does not exist",
+        "this address no longer accepts mail",
+        "this email address is wrong or no longer valid",
+        "in my badrecipientto list",
+        "not in my validrcptto list",
+        "in my badrcptto list",
+        "this spectator does not exist",
+        "unknown address",
+        "unknown e-mail address",
+        "unknown local part",
+        "unknown local-part",
+        "unknown mailbox",
+        "unknown recipient",
+        "unknown user",
+        "user does not exist",
+        "user missing home directory",
+        "user not active",
+        "user not exist",
+        "user not found",
+        "user not known",
+        "user unknown",
+        "utilisateur inconnu",               # French MTAs
+        "invalid or unknown virtual user",   # vpopmail
+        "nonexistent user",
+        "non-existent user",
+        "user * doesn't exist",
+        "user * does not exist",
+        "user * not exist",
+        "mailbox * does not exist",
+        "recipient * was not found in",
+        "no * in name directory",            # Lotus Domino
+        "account * does not exist at the organization",  # Office 365
+        "宛先不明",                           # Japanese: unknown destination
+        "存在しない",                         # Japanese: does not exist
+        "アカウントが存在しません",
+        "ユーザが存在しません",
+        "ユーザーが存在しません",
+    )),
+    (R.FILTERED, (
+        "because the recipient is only accepting mail from specific email addresses",
+        "bounced address",
+        "due to extended inactivity new mail is not currently being accepted for this mailbox",
+        "has restricted sms e-mail",
+        "is not accepting any mail",
+        "message filtered",
+        "message rejected due to user rules",
+        "not found recipient account",
+        "refused due to recipient preferences",
+        "resolver.rst.notauthorized",        # Exchange: restricted recipient
+        "this account is protected by",
+        "user refuses to receive this mail",
+        "user reject",
+        "refuse to receive mail",
+        "you have been blocked by the recipient",
+        "受信拒否",                           # Japanese: refused by the recipient's settings
+    )),
+    (R.NOTCOMPLIANTRFC, (
+        "this message is not rfc 5322 compliant",
+        "not rfc 5322 compliant",
+        "rfcmessagenoncompliant",            # Gmail
+        "duplicate header",
+        "multiple addresses in from: header are not accepted",
+        "message contains multiple from",
+    )),
+    (R.BADREPUTATION, (
+        "rate limited due to ip reputation",
+        "ip/domain reputation problems",
+        "likely suspicious due to the very low reputation",
+        "none/bad reputation",
+        "poor email reputation score",
+        "sending mta's poor reputation",
+        "low reputation",
+        "bad reputation",
+    )),
+    (R.REJECTED, (
+        "<> invalid sender",
+        "batv failed to verify",
+        "batv validation failure",
+        "backscatter protection detected an invalid or expired email address",
+        "bogus mail from",
+        "connections not accepted from servers without a valid sender domain",
+        "valid-address-filter",
+        "domain of sender address",
+        "email address is on senderfilterconfig list",
+        "emetteur invalide",                 # Orange
+        "empty envelope senders not allowed",
+        "envelope blocked",
+        "no third-party dsns",
+        "from: domain is invalid",
+        "fully qualified email address required",
+        "invalid sender",
+        "is not a registered gateway user",
+        "mail from not owned by user",
+        "mailfrom domain is listed in spamhaus",
+        "null sender is not allowed",
+        "returned mail not accepted here",
+        "rfc 1035 violation",
+        "sender address has null mx",
+        "sender domain is empty",
+        "sender domain listed at",
+        "sender email address rejected",
+        "sender is spammer",
+        "sender not pre-approved",
+        "sender rejected",
+        "sender verify failed",
+        "sender was rejected",
+        "sender address rejected",
+        "spam reporting address",
+        "syntax error: empty email address",
+        "rejected by batv defense",
+        "this server does not accept mail from",
+        "unsigned dsn for",
+        "unroutable sender address",
+        "you are not allowed to post to this mailing list",
+        "you are sending to/from an address that has been blacklisted",
+        "your email address has been blacklisted",
+        "domain * is a dead domain",
+        "sender * blacklisted",
+    )),
+    (R.HOSTUNKNOWN, (
+        "domain does not exist",
+        "domain is not reachable",
+        "domain must exist",
+        "host or domain name not found",
+        "host unknown",
+        "host unreachable",
+        "mail domain mentioned in email address is unknown",
+        "name or service not known",
+        "no such domain",
+        "recipient address rejected: unknown domain name",
+        "recipient domain must exist",
+        "the account or domain may not exist",
+        "unknown host",
+        "unroutable address",
+        "unrouteable address",
+        "unknown domain",
+        "domain not found",
+        "ドメインが存在しません",
+    )),
+    (R.SPEEDING, (
+        "please try again slower",
+        "receiving mail at a rate that prevents additional messages from being delivered",
+        "rate limit exceeded",
+        "rate limited",
+        "sending too fast",
+    )),
+    (R.TOOMANYCONN, (
+        "all available ips are at maximum connection limit",
+        "connection rate limit exceeded",
+        "exceeds per-domain connection limit for",
+        "has exceeded the max emails per hour",
+        "throttling failure: daily message quota exceeded",
+        "throttling failure: maximum sending rate exceeded",
+        "too many connections",
+        "too many concurrent smtp connections",
+        "too many errors from your ip",
+        "too many recipients",
+        "too many smtp sessions for this host",
+        "trop de connexions",                # Orange
+    )),
+    (R.BLOCKED, (
+        "access denied (sender blacklisted)",
+        "bad sender ip address",
+        "banned sending ip",
+        "blacklisted by",
+        "blocked using ",
+        "blocked - see http",
+        "can't determine purported responsible address",
+        "cannot resolve your address",
+        "client host rejected",
+        "confirm this mail server",
+        "connection dropped",
+        "connection refused",
+        "connection reset by peer",
+        "connection was dropped by remote host",
+        "connections not accepted from ip addresses on spamhaus",
+        "currently sending spam see: ",
+        "domain isn't in my list of allowed rcpthosts",
+        "esmtp not accepting connections",
+        "extreme bad ip profile",
+        "go away",
+        "helo command rejected",
+        "host network not allowed",
+        "hosts with dynamic ip",
+        "invalid ip for sending mail of domain",
+        "is in a black list",
+        "is not allowed to send mail from",
+        "no access from mail server",
+        "not currently accepting mail from your ip",
+        "part of their network is on our block list",
+        "please use the smtp server of your isp",
+        "refused - see http",
+        "the sending host has been listed",
+        "has not passed validation",
+        "rejecting open proxy",
+        "sender ip address rejected",
+        "server access forbidden by your ip",
+        "your remotehost looks suspiciously like spammer",
+        "temporarily deferred due to unexpected volume or user complaints",
+        "has been rejected by",
+        "too many spams from your ip",
+        "too many unwanted messages have been sent from the following ip address",
+        "was blocked by ",
+        "we do not accept mail from dynamic ips",
+        "you are not allowed to connect",
+        "you are sending spam",
+        "your ip address is listed",
+        "your network is temporary blacklisted",
+        "is blacklisted",
+        "blocklisted",
+        "listed in the rbl",
+        "dnsbl",
+        "spamhaus",
+        "spamcop",
+        "barracudacentral",
+        "blocked by * dnsbl",
+        "mail server at * is blocked",
+        "ip * is blocked",
+    )),
+    (R.POLICYVIOLATION, (
+        "an illegal attachment on your message",
+        "because the recipient is not accepting mail with",
+        "by non-member to a members-only list",
+        "closed mailing list",
+        "denied by policy",
+        "email not accepted for policy reasons",
+        "local policy violation",
+        "message bounced due to organizational settings",
+        "message given low priority",
+        "message not accepted for policy reasons",
+        "messages with multiple addresses",
+        "rejected for policy reasons",
+        "policy violation",
+        "the email address used to send your message is not subscribed to this group",
+        "rejected by organization policy",
+        "its content presents a potential",
+        "we do not accept messages containing images or other attachments",
+        "you're using a mass mailer",
+    )),
+    (R.SECURITYERROR, (
+        "account not subscribed to ses",      # Amazon SES
+        "authentication credentials invalid",
+        "authentication failure",
+        "authentication required",
+        "authentication turned on in your email client",
+        "executable files are not allowed in compressed files",
+        "insecure mail relay",
+        "you don't authenticate or the domain isn't in my list of allowed rcpthosts",
+        "unauthenticated senders not allowed",
+        "user not authenticated",
+        "authorization failed",
+        "smtp auth",
+    )),
+    (R.FAILEDSTARTTLS, (
+        "starttls is required",
+        "must issue a starttls command first",
+        "tls required but not supported",
+        "a tls connection is required",
+        "encryption required",
+        "tls negotiation failed",
+    )),
+    (R.CONTENTERROR, (
+        "message header size, or recipient list, exceeds policy limit",
+        "message mime complexity exceeds the policy maximum",
+        "routing loop detected -- too many received: headers",
+        "improperly-formatted binary content",
+        "this message contains invalid mime headers",
+        "unnecessary base64 encoding",
+        "header error",
+    )),
+    (R.SYSTEMFULL, (
+        "mail system full",
+        "insufficient system storage",
+        "insufficient system resources",
+    )),
+    (R.NOTACCEPT, (
+        "does not accept mail",
+        "null mx",
+        "host/domain does not accept mail",
+        "no mx record found for domain",
+        "this domain does not accept",
+    )),
+    (R.EXPIRED, (
+        "could not find a gateway for",
+        "delivery attempts will continue to be",
+        "delivery expired",
+        "delivery time expired",
+        "failed to deliver to domain ",
+        "giving up on",
+        "it has not been collected after",
+        "message expired",
+        "has been in the queue too long",
+        "message timed out",
+        "retry time not reached for any host after a long failure period",
+        "unable to deliver message after multiple retries",
+        "was not reachable within the allowed queue period",
+        "could not be delivered for more than",
+        "retry timeout exceeded",
+        "could not be delivered for * days",
+        "delivery * expired",
+    )),
+    (R.NETWORKERROR, (
+        "could not connect and send the mail to",
+        "dns records for the destination computer could not be found",
+        "hop count exceeded",
+        "host is unreachable",
+        "host name lookup failure",
+        "host not found, try again",
+        "mail forwarding loop for ",
+        "malformed name server reply",
+        "malformed or unexpected name server reply",
+        "maximum forwarding loop count exceeded",
+        "message looping",
+        "message probably in a routing loop",
+        "no route to host",
+        "too many hops",
+        "unable to resolve route",
+        "unrouteable mail domain",
+        "connection timed out",
+        "hop count over",                     # m-FILTER seed: 550 Hop count over hop = N
+    )),
+    (R.SYSTEMERROR, (
+        "aliasing/forwarding loop broken",
+        "can't create user output file",
+        "could not load drd for domain",
+        "internal error reading data",
+        "internal server error",
+        "interrupted system call",
+        "it encountered an error while being processed",
+        "it would create a mail loop",
+        "local configuration error",
+        "local error in processing",
+        "loop was found in the mail exchanger",
+        "loops back to myself",
+        "mail system configuration error",
+        "recipient deferred because there is no mdb",
+        "remote server is misconfigured",
+        "server configuration error",
+        "service currently unavailable",
+        "system config error",
+        "temporary local problem",
+        "timeout waiting for input",
+    )),
+    (R.MAILERERROR, (
+        " || exit ",
+        "procmail: ",
+        "bin/procmail",
+        "bin/maildrop",
+        "command failed: ",
+        "command died with status ",
+        "command output:",
+        "mailer error",
+        "pipe to |/",
+        "x-unix; ",
+    )),
+    (R.SYNTAXERROR, (
+        "syntax error",
+        "command unrecognized",
+        "unrecognized command",
+        "command not implemented",            # m-FILTER seed: 502
+    )),
+)
+
+
+def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...]
+             ) -> tuple[tuple[Reason, tuple[str, ...], tuple[tuple[str, ...], ...]], ...]:
+    """Split each row into plain phrases (one ``in`` test) and ``*`` phrases (parts in order)."""
+    out = []
+    for reason, phrases in rows:
+        plain = tuple(unicodedata.normalize("NFKC", p) for p in phrases if "*" not in p)
+        gapped = tuple(tuple(unicodedata.normalize("NFKC", part) for part in p.split("*"))
+                       for p in phrases if "*" in p)
+        out.append((reason, plain, gapped))
+    return tuple(out)
+
+
+_COMPILED = _compile(PHRASES)
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase, whitespace folded, NFKC-normalised when not plain ASCII."""
+    text = " ".join(text.split()).lower()
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _in_order(text: str, parts: tuple[str, ...]) -> bool:
+    pos = 0
+    for part in parts:
+        found = text.find(part, pos)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return True
+
+
+def phrase_reason(diagnostic: str) -> Reason | None:
+    """The first reason in ``PHRASES`` order one of whose phrases occurs in ``diagnostic``."""
+    text = normalise_text(diagnostic)
+    if not text:
+        return None
+    for reason, plain, gapped in _COMPILED:
+        if any(p in text for p in plain) or any(_in_order(text, g) for g in gapped):
+            return reason
+    return None
+
+
+def status_of(status: str) -> str:
+    """The bare enhanced status ("5.1.1") from what a detector passed ("#5.1.1", " 5.1.1 ")."""
+    return status.strip().lstrip("#").strip()
 
 
 def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "",
                host: str = "") -> Reason:
-    """The reason for one recipient's failure: status code first, then phrases, then reply code."""
-    if status.startswith("5.1.1") or status.startswith("5.1.10"):
-        return Reason.USERUNKNOWN
-    if status.startswith(("4.", "5.")) or reply_code[:1] in ("4", "5"):
-        return Reason.UNDEFINED
-    return Reason.UNDEFINED
+    """The reason for one recipient's failure (see the module docstring for the order)."""
+    status = status_of(status)
+    text = normalise_text(diagnostic)
+    found = provider_reason(host.lower(), text, status, reply_code)
+    if found is not None:
+        return found
+    if status in SPECIFIC_STATUS:
+        return SPECIFIC_STATUS[status]
+    found = phrase_reason(text)
+    if found is not None:
+        return found
+    if status in GENERIC_STATUS:
+        return GENERIC_STATUS[status]
+    failed = reply_code[:1] == "5" or status[:1] == "5"
+    if failed and command.upper() in COMMAND_REASON:
+        return COMMAND_REASON[command.upper()]
+    if reply_code in REPLY_CODE:
+        return REPLY_CODE[reply_code]
+    return Reason.ONHOLD if text else Reason.UNDEFINED

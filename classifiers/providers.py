@@ -1,0 +1,189 @@
+"""Provider rows: what a big mailbox provider's own wording or code means.
+
+A row is (host suffixes, code, phrase, reason). It applies when the remote host (or, when the
+NDR names none, the recipient's domain) ends with one of the suffixes, ``code`` equals the
+enhanced status or the reply code ("" = any), and ``phrase`` occurs in the lowercased,
+whitespace-folded diagnostic ("" = any; a row needs a code or a phrase). Rows are read in
+order, the first match wins; they come before the generic tables because a provider's
+stock wording means something precise (Google's 5.7.1 "likely unsolicited mail" is spam,
+Yahoo's "[TSS04]" is a reputation block). Comments name the provider's error page or code.
+"""
+from __future__ import annotations
+
+from .model import Reason
+
+R = Reason
+
+GOOGLE = ("google.com", "gmail.com", "googlemail.com")
+YAHOO = ("yahoo.com", "yahoodns.net", "yahoo.co.uk", "yahoo.fr", "ymail.com", "rocketmail.com")
+YAHOO_JP = ("yahoo.co.jp",)
+MICROSOFT = ("outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com",
+             "hotmail.co.jp", "outlook.jp", "office365.us")
+AOL = ("aol.com", "aim.com", "aol.jp")
+APPLE = ("icloud.com", "me.com", "mac.com", "apple.com")
+ZOHO = ("zoho.com", "zohomail.com", "zoho.eu", "zoho.jp")
+YANDEX = ("yandex.ru", "yandex.net", "yandex.com", "ya.ru")
+MAILRU = ("mail.ru", "list.ru", "bk.ru", "inbox.ru")
+GMX = ("gmx.net", "gmx.de", "gmx.com", "web.de", "1and1.com", "ionos.com", "kundenserver.de")
+MIMECAST = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com")
+CLOUDFLARE = ("cloudflare.net", "mx.cloudflare.net")
+TENCENT = ("qq.com", "foxmail.com", "exmail.qq.com")
+COX = ("cox.net",)
+SPECTRUM = ("charter.net", "rr.com", "spectrum.net", "twc.com")
+GODADDY = ("secureserver.net",)
+FACEBOOK = ("facebook.com", "fb.com")
+ORANGE = ("orange.fr", "wanadoo.fr", "francetelecom.fr", "orange.com")
+KDDI = ("ezweb.ne.jp", "au.com", "kddi.com", "auone-net.jp", "biz.ezweb.ne.jp")
+DOCOMO = ("docomo.ne.jp", "mopera.net", "dwmail.jp")
+SOFTBANK = ("softbank.ne.jp", "vodafone.ne.jp", "disney.ne.jp", "i.softbank.jp")
+
+#: (host suffixes, code prefix, phrase, reason), first match wins.
+PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
+    # Google: support.google.com/a/answer/3726730 (SMTP error reference)
+    (GOOGLE, "", "likely unsolicited mail", R.SPAMDETECTED),
+    (GOOGLE, "", "very low reputation", R.BADREPUTATION),
+    (GOOGLE, "", "unusual rate of unsolicited mail", R.BADREPUTATION),
+    (GOOGLE, "", "has a policy that prohibited the mail", R.POLICYVIOLATION),
+    (GOOGLE, "", "not authorized to send email directly to our servers", R.BLOCKED),
+    (GOOGLE, "", "does not have a ptr record", R.REQUIREPTR),
+    (GOOGLE, "", "receiving mail at a rate that prevents", R.SPEEDING),
+    (GOOGLE, "", "daily user sending quota exceeded", R.SPEEDING),
+    (GOOGLE, "5.7.0", "tls", R.FAILEDSTARTTLS),
+    # Yahoo: senders.yahooinc.com/smtp-error-codes
+    (YAHOO, "", "[ts01]", R.BLOCKED),
+    (YAHOO, "", "[ts02]", R.BLOCKED),
+    (YAHOO, "", "[ts03]", R.BLOCKED),
+    (YAHOO, "", "[tss04]", R.BADREPUTATION),
+    (YAHOO, "", "[tss09]", R.BADREPUTATION),
+    (YAHOO, "", "[bl21]", R.BLOCKED),
+    (YAHOO, "", "[bl23]", R.BLOCKED),
+    (YAHOO, "", "user doesn't have a", R.USERUNKNOWN),
+    (YAHOO, "", "mailbox not found", R.USERUNKNOWN),
+    (YAHOO, "", "not accepting messages from this sender", R.FILTERED),
+    # Microsoft: learn.microsoft.com "Email non-delivery reports and SMTP errors"
+    (MICROSOFT, "5.5.0", "mailbox unavailable", R.USERUNKNOWN),
+    (MICROSOFT, "", "part of their network is on our block list", R.BLOCKED),
+    (MICROSOFT, "", "(s3140)", R.BLOCKED),
+    (MICROSOFT, "", "(s3150)", R.BLOCKED),
+    (MICROSOFT, "", "banned sending ip", R.BLOCKED),
+    (MICROSOFT, "5.7.708", "", R.BLOCKED),          # traffic not accepted from this IP
+    (MICROSOFT, "5.7.606", "", R.BLOCKED),          # banned sending IP
+    (MICROSOFT, "5.7.511", "", R.BLOCKED),
+    (MICROSOFT, "5.7.750", "", R.BLOCKED),          # unregistered domain (tenant blocked)
+    (MICROSOFT, "5.7.705", "", R.BLOCKED),
+    (MICROSOFT, "4.7.650", "", R.BADREPUTATION),
+    (MICROSOFT, "5.7.509", "", R.AUTHFAILURE),      # DMARC reject
+    (MICROSOFT, "5.7.515", "", R.AUTHFAILURE),
+    (MICROSOFT, "5.4.1", "access denied", R.USERUNKNOWN),   # directory-based edge blocking
+    (MICROSOFT, "5.1.10", "", R.USERUNKNOWN),       # recipient not found by SMTP address lookup
+    (MICROSOFT, "5.2.2", "", R.MAILBOXFULL),
+    # AOL (Verizon Media, shares Yahoo's codes)
+    (AOL, "", "[ts03]", R.BLOCKED),
+    (AOL, "", "[tss04]", R.BADREPUTATION),
+    (AOL, "", "aol will not accept delivery of this message", R.BLOCKED),
+    (AOL, "", "dynamic ip", R.BLOCKED),
+    # Apple iCloud: support.apple.com/HT204137 (postmaster)
+    (APPLE, "", "support.apple.com/en-us/ht204137", R.BLOCKED),
+    (APPLE, "", "support.apple.com/ht204137", R.BLOCKED),
+    (APPLE, "", "mailbox is disabled", R.SUSPEND),
+    # Zoho
+    (ZOHO, "", "unusual sending activity", R.BLOCKED),
+    (ZOHO, "", "mail rejected by recipient's policy", R.FILTERED),
+    # Yandex
+    (YANDEX, "", "policy rejection on the target address", R.FILTERED),
+    (YANDEX, "", "message rejected under suspicion of spam", R.SPAMDETECTED),
+    (YANDEX, "", "this user doesn't have a yandex", R.USERUNKNOWN),
+    # mail.ru: help.mail.ru/mail/postmaster/errors
+    (MAILRU, "", "account is disabled", R.SUSPEND),
+    (MAILRU, "", "spam message rejected", R.SPAMDETECTED),
+    (MAILRU, "", "message rejected. please visit http://help.mail.ru", R.BLOCKED),
+    # GMX / WEB.DE / 1&1 (IONOS)
+    (GMX, "", "bad dns ptr resource record", R.REQUIREPTR),
+    (GMX, "", "invalid dns ptr resource record", R.REQUIREPTR),
+    (GMX, "", "mailbox unavailable", R.USERUNKNOWN),
+    (GMX, "", "mailbox quota exceeded", R.MAILBOXFULL),
+    # Mimecast: community.mimecast.com "Mimecast SMTP error codes"
+    (MIMECAST, "", "invalid recipient", R.USERUNKNOWN),
+    (MIMECAST, "", "envelope blocked", R.FILTERED),
+    (MIMECAST, "", "manually blocked senders", R.FILTERED),
+    (MIMECAST, "", "greylisting", R.BLOCKED),
+    (MIMECAST, "", "ip reputation", R.BADREPUTATION),
+    # Cloudflare Email Routing
+    (CLOUDFLARE, "", "address does not exist", R.USERUNKNOWN),
+    (CLOUDFLARE, "", "spf", R.AUTHFAILURE),
+    (CLOUDFLARE, "", "dmarc", R.AUTHFAILURE),
+    # Tencent QQ mail / Exmail: service.mail.qq.com error codes
+    (TENCENT, "", "mailbox not found", R.USERUNKNOWN),
+    (TENCENT, "", "ip frequency limited", R.SPEEDING),
+    (TENCENT, "", "domain frequency limited", R.SPEEDING),
+    (TENCENT, "", "connection frequency limited", R.TOOMANYCONN),
+    (TENCENT, "", "mail content denied", R.SPAMDETECTED),
+    (TENCENT, "", "rejected by recipient", R.FILTERED),
+    # Cox: cox.com "Email error codes" (CXBL, CXDNS, IPBL ...)
+    (COX, "", "cxbl", R.BLOCKED),
+    (COX, "", "ipbl", R.BLOCKED),
+    (COX, "", "cxdns", R.REQUIREPTR),
+    (COX, "", "cxmxrt", R.SPEEDING),
+    (COX, "", "cxsnd", R.REJECTED),
+    # Spectrum / Charter / Time Warner: AUP#xxxx codes
+    (SPECTRUM, "", "aup#bl", R.BLOCKED),
+    (SPECTRUM, "", "aup#dns", R.REQUIREPTR),
+    (SPECTRUM, "", "aup#rl", R.SPEEDING),
+    (SPECTRUM, "", "aup#in", R.USERUNKNOWN),
+    # GoDaddy (secureserver.net)
+    (GODADDY, "", "ipblk", R.BLOCKED),
+    (GODADDY, "", "ib401", R.BLOCKED),
+    (GODADDY, "", "isp quota exceeded", R.MAILBOXFULL),
+    # Facebook
+    (FACEBOOK, "", "rcpt: ", R.USERUNKNOWN),
+    # Orange / France Telecom (wanadoo): codes after the French/English text
+    (ORANGE, "", "adresse d au moins un destinataire invalide", R.USERUNKNOWN),
+    (ORANGE, "", "service refused, please try later", R.BLOCKED),
+    (ORANGE, "", "boite du destinataire pleine", R.MAILBOXFULL),
+    (ORANGE, "", "emetteur invalide", R.REJECTED),
+    # KDDI / au (ezweb): "550 : User unknown", filtered by the user's reception settings
+    (KDDI, "", "user unknown", R.USERUNKNOWN),
+    (KDDI, "", "requested action not taken", R.FILTERED),
+    # NTT docomo
+    (DOCOMO, "", "unknown user", R.USERUNKNOWN),
+    (DOCOMO, "", "user unknown", R.USERUNKNOWN),
+    # SoftBank
+    (SOFTBANK, "", "user unknown", R.USERUNKNOWN),
+)
+
+
+Row = tuple[str, str, Reason]
+
+
+def _by_suffix(rows: tuple[tuple[tuple[str, ...], str, str, Reason], ...]
+               ) -> dict[str, tuple[Row, ...]]:
+    """The rows indexed by host suffix, table order kept (a lookup, not a scan per message)."""
+    index: dict[str, list[Row]] = {}
+    for suffixes, code, phrase, reason in rows:
+        for suffix in suffixes:
+            index.setdefault(suffix, []).append((code, phrase, reason))
+    return {suffix: tuple(found) for suffix, found in index.items()}
+
+
+_INDEX = _by_suffix(PROVIDER_ROWS)
+
+
+def rows_for(host: str) -> tuple[Row, ...]:
+    """The (code, phrase, reason) rows of the longest table suffix of ``host``, else ()."""
+    labels = host.lower().strip(".").split(".")
+    for start in range(len(labels) - 1):
+        found = _INDEX.get(".".join(labels[start:]))
+        if found:
+            return found
+    return ()
+
+
+def provider_reason(host: str, text: str, status: str = "", reply_code: str = "") -> Reason | None:
+    """The reason a provider row gives for this host and lowercased text, else None."""
+    for code, phrase, reason in rows_for(host):
+        if code and code not in (status, reply_code):
+            continue
+        if phrase and phrase not in text:
+            continue
+        return reason
+    return None

@@ -1,0 +1,203 @@
+"""The reason tables: well-formed data, and one row per (diagnostic, status, reply, command,
+host) -> reason case. Adding a phrase to ``classifiers/reasons.py`` is one table line and one
+row in ``CASES``."""
+from __future__ import annotations
+
+import pytest
+
+from classifiers.model import Reason
+from classifiers.providers import PROVIDER_ROWS, provider_reason, rows_for
+from classifiers.reasons import (COMMAND_REASON, GENERIC_STATUS, PHRASES, REPLY_CODE,
+                                 SPECIFIC_STATUS, normalise_text, phrase_reason, reason_for)
+
+R = Reason
+
+# ---------------------------------------------------------------------------------------------
+# The tables themselves
+
+
+def test_phrases_are_lowercase_stripped_and_unique():
+    seen: dict[str, Reason] = {}
+    for reason, phrases in PHRASES:
+        assert isinstance(reason, Reason)
+        assert phrases, f"{reason} has no phrase"
+        for phrase in phrases:
+            assert phrase == phrase.lower(), phrase
+            assert phrase.strip(), f"empty phrase under {reason}"
+            assert phrase == normalise_text(phrase) or phrase.strip() != phrase, phrase
+            assert "**" not in phrase.replace("**spam**", "") and not phrase.startswith("*"), phrase
+            assert phrase not in seen, f"{phrase!r} under both {seen.get(phrase)} and {reason}"
+            seen[phrase] = reason
+
+
+def test_each_reason_has_one_phrase_row():
+    reasons = [reason for reason, _ in PHRASES]
+    assert len(reasons) == len(set(reasons))
+    assert not {R.FEEDBACK, R.VACATION, R.DELIVERED, R.ONHOLD, R.UNDEFINED} & set(reasons)
+
+
+def test_status_tables_are_well_formed_and_disjoint():
+    assert not SPECIFIC_STATUS.keys() & GENERIC_STATUS.keys()
+    for code, reason in {**SPECIFIC_STATUS, **GENERIC_STATUS}.items():
+        klass, subject, detail = code.split(".")
+        assert klass in ("4", "5") and subject.isdigit() and detail.isdigit(), code
+        assert isinstance(reason, Reason)
+
+
+def test_reply_and_command_tables_are_well_formed():
+    for code, reason in REPLY_CODE.items():
+        assert len(code) == 3 and code.isdigit() and code[0] in "45", code
+        assert isinstance(reason, Reason)
+    for command, reason in COMMAND_REASON.items():
+        assert command == command.upper() and isinstance(reason, Reason)
+
+
+def test_provider_rows_are_well_formed():
+    for suffixes, code, phrase, reason in PROVIDER_ROWS:
+        assert suffixes and all(s == s.lower() and not s.startswith(".") for s in suffixes)
+        assert code or phrase, "a provider row needs a code or a phrase"
+        assert phrase == phrase.lower(), phrase
+        assert isinstance(reason, Reason)
+    keys = [(s, code, phrase) for suffixes, code, phrase, _ in PROVIDER_ROWS for s in suffixes]
+    assert len(keys) == len(set(keys)), "a provider row is listed twice"
+
+
+def test_provider_rows_match_by_host_suffix_only():
+    assert rows_for("gmail-smtp-in.l.google.com")
+    assert rows_for("GMAIL.COM.")
+    assert not rows_for("notgoogle.com")
+    assert not rows_for("")
+    text = "550 5.7.1 this message is likely unsolicited mail"
+    assert provider_reason("mx.example.org", text) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases: (diagnostic, status, reply_code, command, host) -> reason
+
+CASES: list[tuple[str, str, str, str, str, Reason]] = [
+    # status codes beat phrases when specific
+    ("550 5.1.1 <a@example.jp>: Recipient address rejected: User unknown", "5.1.1", "550", "RCPT", "", R.USERUNKNOWN),
+    ("552 5.2.2 sorry, no mailbox here by that name", "5.2.2", "552", "", "", R.MAILBOXFULL),
+    ("Host example.invalid not found", "5.1.2", "", "", "", R.HOSTUNKNOWN),
+    ("551 5.1.6 user has moved", "5.1.6", "551", "", "", R.HASMOVED),
+    ("553 5.1.8 Domain of sender address does not exist", "5.1.8", "553", "MAIL", "", R.REJECTED),
+    ("556 5.1.10 recipient address has null MX", "5.1.10", "556", "", "", R.NOTACCEPT),
+    ("552 5.2.3 message length exceeds limit", "5.2.3", "552", "", "", R.EXCEEDLIMIT),
+    ("552 5.3.4 message too big for system", "5.3.4", "552", "", "", R.MESGTOOBIG),
+    ("554 5.4.4 unable to route", "5.4.4", "554", "", "", R.HOSTUNKNOWN),
+    ("554 5.4.6 routing loop", "5.4.6", "554", "", "", R.NETWORKERROR),
+    ("4.4.7 delivery time expired", "4.4.7", "", "", "", R.EXPIRED),
+    ("550 5.7.13 account disabled", "5.7.13", "550", "", "", R.SUSPEND),
+    ("550 5.7.25 The IP address sending this message does not have a PTR record", "5.7.25", "550", "", "", R.REQUIREPTR),
+    ("550 5.7.26 Unauthenticated email is not accepted", "5.7.26", "550", "", "", R.AUTHFAILURE),
+    ("550 5.7.509 Access denied, sending domain does not pass DMARC", "5.7.509", "550", "", "", R.AUTHFAILURE),
+    ("421 4.7.650 temporarily rate limited", "4.7.650", "421", "", "", R.BADREPUTATION),
+    ("550 5.3.1 mail system full", "5.3.1", "550", "", "", R.SYSTEMFULL),
+    ("5.7.30 REQUIRETLS needed", "5.7.30", "550", "", "", R.FAILEDSTARTTLS),
+    ("554 5.6.1 media not supported", "5.6.1", "554", "", "", R.CONTENTERROR),
+    ("status is taken bare even when written #5.2.2", "#5.2.2", "", "", "", R.MAILBOXFULL),
+    # generic status codes defer to phrases ...
+    ("550 5.7.1 Relaying denied", "5.7.1", "550", "RCPT", "", R.NORELAYING),
+    ("550 5.7.1 Message rejected as spam by Content Filtering", "5.7.1", "550", "", "", R.SPAMDETECTED),
+    ("554 5.0.0 Service unavailable; mailbox full", "5.0.0", "554", "", "", R.MAILBOXFULL),
+    ("550 5.2.1 The email account that you tried to reach is disabled", "5.2.1", "550", "", "", R.SUSPEND),
+    # ... and decide when none matches
+    ("550 5.7.1 go figure", "5.7.1", "550", "", "", R.SECURITYERROR),
+    ("550 5.2.0 something", "5.2.0", "550", "", "", R.FILTERED),
+    ("554 5.5.0 something", "5.5.0", "554", "", "", R.SYNTAXERROR),
+    ("451 4.4.1 no answer from host", "4.4.1", "451", "", "", R.EXPIRED),
+    ("550 5.7.9 weak", "5.7.9", "550", "", "", R.POLICYVIOLATION),
+    # the SMTP command, then the reply code
+    ("550 no thank you", "", "550", "MAIL", "", R.REJECTED),
+    ("554 no", "", "554", "CONN", "", R.BLOCKED),
+    ("554 no", "", "554", "helo", "", R.BLOCKED),
+    ("452 4.5.3 yes", "", "452", "", "", R.TOOMANYCONN),
+    ("501 what", "", "501", "", "", R.SYNTAXERROR),
+    ("535 nope", "", "535", "", "", R.SECURITYERROR),
+    ("552 exceeded", "", "552", "RCPT", "", R.MAILBOXFULL),
+    ("451 try later", "", "451", "", "", R.SYSTEMERROR),
+    # nothing recognised
+    ("the server said something odd", "", "", "", "", R.ONHOLD),
+    ("", "", "", "", "", R.UNDEFINED),
+    ("   ", "", "", "", "", R.UNDEFINED),
+    # phrases, one row per reason at least (English)
+    ("Mailbox is FULL", "", "", "", "", R.MAILBOXFULL),
+    ("mailbox for a@example.com is full", "", "", "", "", R.MAILBOXFULL),
+    ("Message size exceeds fixed maximum message size", "", "", "", "", R.MESGTOOBIG),
+    ("message too large", "", "", "", "", R.EXCEEDLIMIT),
+    ("550 user suspended", "", "550", "", "", R.SUSPEND),
+    ("address a@example.com has been replaced by b@example.com", "", "550", "", "", R.HASMOVED),
+    ("554 5.7.1 <a@example.com>: Relay access denied", "5.7.1", "554", "", "", R.NORELAYING),
+    ("550 SPF check: fail", "", "550", "", "", R.AUTHFAILURE),
+    ("550 Client host rejected: cannot find your hostname", "", "550", "", "", R.REQUIREPTR),
+    ("554 virus detected in message", "", "554", "", "", R.VIRUSDETECTED),
+    ("550 High probability of spam", "", "550", "", "", R.SPAMDETECTED),
+    ("550 <a@example.com>... User   unknown", "", "550", "", "", R.USERUNKNOWN),
+    ("550 user a@example.com doesn't exist", "", "550", "", "", R.USERUNKNOWN),
+    ("550 Message rejected due to user rules", "", "550", "", "", R.FILTERED),
+    ("550 This message is not RFC 5322 compliant", "", "550", "", "", R.NOTCOMPLIANTRFC),
+    ("550 poor email reputation score", "", "550", "", "", R.BADREPUTATION),
+    ("553 sender verify failed", "", "553", "", "", R.REJECTED),
+    ("550 Host unknown", "", "550", "", "", R.HOSTUNKNOWN),
+    ("please try again slower", "", "421", "", "", R.SPEEDING),
+    ("421 Too many connections", "", "421", "", "", R.TOOMANYCONN),
+    ("554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "", "554", "", "", R.BLOCKED),
+    ("554 Message not accepted for policy reasons", "", "554", "", "", R.POLICYVIOLATION),
+    ("530 Authentication required", "", "530", "", "", R.SECURITYERROR),
+    ("530 Must issue a STARTTLS command first", "", "530", "", "", R.FAILEDSTARTTLS),
+    ("554 This message contains invalid MIME headers", "", "554", "", "", R.CONTENTERROR),
+    ("452 insufficient system storage", "", "452", "", "", R.SYSTEMFULL),
+    ("556 domain does not accept mail", "", "556", "", "", R.NOTACCEPT),
+    ("retry timeout exceeded", "", "", "", "", R.EXPIRED),
+    ("could not be delivered for 5 days", "", "", "", "", R.EXPIRED),
+    ("Connection timed out", "", "", "", "", R.NETWORKERROR),
+    ("550 Hop count over hop = 30", "", "550", "", "", R.NETWORKERROR),
+    ("local configuration error", "", "", "", "", R.SYSTEMERROR),
+    ("Command died with status 1: procmail", "", "", "", "", R.MAILERERROR),
+    ("502 COMMAND NOT IMPLEMENTED", "", "502", "", "", R.SYNTAXERROR),
+    # precedence: an earlier row wins when two phrases match
+    ("user unknown; mailbox full", "", "550", "", "", R.MAILBOXFULL),
+    ("spam detected from unknown user", "", "550", "", "", R.SPAMDETECTED),
+    # Japanese phrases (NFKC: full-width text compares equal)
+    ("宛先不明のためメールを配送できませんでした", "", "", "", "", R.USERUNKNOWN),
+    ("ＵＳＥＲ ＵＮＫＮＯＷＮ", "", "550", "", "", R.USERUNKNOWN),
+    ("メールボックスの容量オーバーです", "", "", "", "", R.MAILBOXFULL),
+    ("受信拒否設定により配信できませんでした", "", "", "", "", R.FILTERED),
+    ("逆引きできません", "", "550", "", "", R.REQUIREPTR),
+    # provider rows (keyed by host suffix)
+    ("550-5.7.1 Our system has detected that this message is likely unsolicited mail", "5.7.1", "550", "DATA", "gmail-smtp-in.l.google.com", R.SPAMDETECTED),
+    ("550 5.7.1 this message is likely unsolicited mail", "5.7.1", "550", "DATA", "mx.example.org", R.SECURITYERROR),
+    ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred", "4.7.0", "421", "", "mta7.am0.yahoodns.net", R.BADREPUTATION),
+    ("554 delivery error: dd This user doesn't have a yahoo.com account", "", "554", "", "mta5.am0.yahoodns.net", R.USERUNKNOWN),
+    ("550 5.5.0 Requested action not taken: mailbox unavailable", "5.5.0", "550", "RCPT", "hotmail.com", R.USERUNKNOWN),
+    ("550 5.7.606 Access denied, banned sending IP", "5.7.606", "550", "", "outlook-com.olc.protection.outlook.com", R.BLOCKED),
+    ("550 5.4.1 Recipient address rejected: Access denied", "5.4.1", "550", "RCPT", "example-com.mail.protection.outlook.com", R.USERUNKNOWN),
+    ("554 5.7.1 [2] Message rejected under suspicion of SPAM", "5.7.1", "554", "", "mx.yandex.ru", R.SPAMDETECTED),
+    ("550 Mailbox not found", "", "550", "", "mx1.qq.com", R.USERUNKNOWN),
+    ("550 Ip frequency limited", "", "550", "", "mx1.qq.com", R.SPEEDING),
+    ("554 IP=192.0.2.1 - A problem occurred. (Ask your postmaster for help or to contact neosmtp@cox.net to clarify.) CXBL", "", "554", "", "cox.net", R.BLOCKED),
+    ("550 5.7.1 Service refused, please try later. OFR004_103", "5.7.1", "550", "", "smtp-in.orange.fr", R.BLOCKED),
+    ("550 : User unknown", "", "550", "", "ezweb.ne.jp", R.USERUNKNOWN),
+]
+
+
+@pytest.mark.parametrize("diagnostic,status,reply_code,command,host,expected", CASES)
+def test_reason_for(diagnostic, status, reply_code, command, host, expected):
+    assert reason_for(diagnostic, status, reply_code, command, host) is expected
+
+
+def test_every_failure_reason_is_reachable_from_the_cases():
+    reached = {case[-1] for case in CASES}
+    kind_fixed = {R.FEEDBACK, R.VACATION, R.DELIVERED}  # set by the engine from the kind
+    assert set(Reason) - kind_fixed <= reached, set(Reason) - kind_fixed - reached
+
+
+def test_every_phrase_row_decides_its_own_reason():
+    """Each phrase alone gives its row's reason, unless an earlier row claims it on purpose."""
+    for reason, phrases in PHRASES:
+        for phrase in phrases:
+            text = "x " + phrase.replace("*", " x ") + " x"
+            assert phrase_reason(text) is not None, phrase
+            got = phrase_reason(text)
+            earlier = [r for r, _ in PHRASES[: [r for r, _ in PHRASES].index(reason)]]
+            assert got is reason or got in earlier, (phrase, got, reason)
