@@ -6,9 +6,13 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
+from . import postfix, sendmail  # MTA formats
 from .base import Detect, Detection, Finding
 
 #: (name, detect) in dispatch order. Filled by the modules below as they land.
-DETECTORS: tuple[tuple[str, Detect], ...] = ()
+DETECTORS: tuple[tuple[str, Detect], ...] = (
+    (postfix.NAME, postfix.detect),
+    (sendmail.NAME, sendmail.detect),
+)
 
 __all__ = ["DETECTORS", "Detect", "Detection", "Finding"]

@@ -1,0 +1,183 @@
+"""Sendmail (V8 and V5): "Returned mail: see transcript for details" with a session transcript.
+
+V8 writes a prose list ("----- The following addresses had permanent fatal errors -----",
+``<addr>`` and ``(reason: ...)``), a transcript ("----- Transcript of session follows -----":
+``... while talking to mx.example.com.:``, ``>>> RCPT To:<a>``, ``<<< 550 5.1.1 ...``, then
+Sendmail's own verdict ``550 5.1.1 <a>... User unknown``), and a DSN whose Diagnostic-Code
+keeps only the first line of the server's reply, or nothing. V5 has the transcript alone and
+the returned message inline after "----- Unsent message follows -----". The transcript gives
+the full reply and the SMTP command, so it is read first; the DSN gives the recipient list.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..address import find_addresses, normalise
+from ..message import Headers, Message, parse_header_block
+from ..model import Kind
+from .base import Detection, Finding
+from .smtptext import command_name, dsn_blocks, field_value, finding, reply_code_in
+
+NAME = "sendmail"
+
+_SUBJECTS = ("returned mail:", "postmaster notify:", "warning: could not send message")
+_TRANSCRIPT = "----- Transcript of session follows -----"
+_FATAL = "----- The following addresses had permanent fatal errors -----"
+_UNSENT = ("----- Unsent message follows -----", "----- Original message follows -----",
+           "----- Message header follows -----")
+_TALKING = re.compile(r"^\.{0,3} ?[Ww]hile talking to ([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
+_REPLY = re.compile(r"^<<< ?(([245])[0-9][0-9])([ -]?)(.*)$")
+# Sendmail's own verdict on one recipient: "550 5.1.1 <a@b>... User unknown"
+_VERDICT = re.compile(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3}) )?"
+                      r"<([^<>\s]{1,256}@[^<>\s]{1,256})>\.\.\. ?(.*)$")
+# Its verdict on a whole host (V5): "421 example.com (smtp)... Deferred: Connection timed out"
+_HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \([a-z]{1,20}\)\.\.\. ")
+_STATUS_PREFIX = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ")
+
+
+@dataclass
+class _Reply:
+    """One error reply of the remote server, with the command it answered."""
+
+    host: str
+    command: str
+    argument: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass
+class _Transcript:
+    replies: list[_Reply] = field(default_factory=list)
+    verdicts: dict[str, tuple[str, _Reply | None]] = field(default_factory=dict)
+    hosts: dict[str, str] = field(default_factory=dict)  # "421 example.com (smtp)... Deferred"
+
+
+def detect(msg: Message) -> Detection | None:
+    text = msg.text
+    if not (msg.subject.strip().lower().startswith(_SUBJECTS) or _TRANSCRIPT in text
+            or _FATAL in text):
+        return None
+    transcript = read_transcript(_section(text, _TRANSCRIPT))
+    blocks = dsn_blocks(msg)
+    if blocks:
+        findings = [_from_block(b, transcript) for b in blocks]
+    else:
+        findings = [_from_transcript(a, transcript, "", "")
+                    for a in _recipients(text, transcript, msg)]
+    kind = Kind.DELAY if findings and all(f.action == "delayed" for f in findings) else Kind.BOUNCE
+    return Detection(kind=kind, findings=tuple(findings))
+
+
+def _section(text: str, marker: str) -> str:
+    """The lines after ``marker`` up to the next "   ----- ... -----" heading."""
+    start = text.find(marker)
+    if start < 0:
+        return ""
+    body = text[text.find("\n", start) + 1:] if "\n" in text[start:] else ""
+    end = body.find("\n   -----")
+    return body if end < 0 else body[:end]
+
+
+def read_transcript(section: str) -> _Transcript:
+    """The error replies and Sendmail's per-recipient verdicts, in order."""
+    out = _Transcript()
+    host, command, argument = "", "CONN", ""
+    pending: _Reply | None = None
+    continuing = False
+    for raw in section.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        talking = _TALKING.match(line)
+        if talking:
+            host, command, argument, continuing = talking.group(1).rstrip(".").lower(), "CONN", "", False
+            continue
+        if line.startswith(">>>"):
+            said = line[3:].strip()
+            command, continuing = command_name(said) or command, False
+            argument = (find_addresses(said)[:1] or [""])[0] if command == "RCPT" else ""
+            continue
+        reply = _REPLY.match(line)
+        if reply:
+            if continuing and out.replies:
+                out.replies[-1].lines.append(_STATUS_PREFIX.sub("", reply.group(4).strip(), 1))
+            elif reply.group(2) in "45" and command != "QUIT":
+                pending = _Reply(host, command, argument, [f"{reply.group(1)} {reply.group(4).strip()}"])
+                out.replies.append(pending)
+            continuing = reply.group(3) == "-" and bool(out.replies) and out.replies[-1] is pending
+            continue
+        continuing = False
+        verdict = _VERDICT.match(line)
+        if verdict:
+            address = normalise(verdict.group(3)).lower()
+            words = verdict.group(4)
+            if not reply_code_in(words):  # "554 <a>... 550 Host unknown": the inner code counts
+                words = " ".join(w for w in (verdict.group(1), verdict.group(2), words) if w)
+            out.verdicts.setdefault(address, (words, pending))
+            pending = None
+            continue
+        mailer = _HOST_VERDICT.match(line)
+        if mailer:
+            out.hosts.setdefault(mailer.group(2).lower(), line)
+    return out
+
+
+def _from_block(block: Headers, transcript: _Transcript) -> Finding:
+    recipient = field_value(block.get("final-recipient") or block.get("original-recipient"))
+    status = (block.get("status").split() or [""])[0]
+    action = (block.get("action").split() or ["failed"])[0].lower()
+    return _from_transcript(recipient, transcript, field_value(block.get("diagnostic-code")),
+                            status, action, field_value(block.get("remote-mta")).lower())
+
+
+def _from_transcript(recipient: str, transcript: _Transcript, dsn_diagnostic: str,
+                     status: str, action: str = "failed", remote: str = "") -> Finding:
+    """The recipient's reply: the one to its RCPT, its verdict's, or the DSN's own words."""
+    key = normalise(recipient).lower()
+    verdict, verdict_reply = transcript.verdicts.get(key, ("", None))
+    reply = (next((r for r in transcript.replies if r.argument == key), None) or verdict_reply
+             or _matching(transcript.replies, dsn_diagnostic))
+    if reply is not None:
+        return finding(recipient, reply.text, status=status, command=reply.command,
+                       remote_mta=reply.host or remote, action=action)
+    verdict = verdict or transcript.hosts.get(key.rpartition("@")[2], "")
+    # "X-Unix; 77" or nothing: Sendmail's own verdict line says more.
+    words = dsn_diagnostic if reply_code_in(dsn_diagnostic) or not verdict else verdict
+    return finding(recipient, words, status=status, remote_mta=remote, action=action)
+
+
+def _matching(replies: list[_Reply], diagnostic: str) -> _Reply | None:
+    """The transcript reply the DSN's (first-line-only) diagnostic was cut from."""
+    head = _same_line(diagnostic)[:60]
+    if not head:
+        return None
+    return next((r for r in reversed(replies) if _same_line(r.text).startswith(head)), None)
+
+
+def _same_line(text: str) -> str:
+    """Reply text in one comparable form: "552-5.7.0 x" and "552 5.7.0  x" alike."""
+    return " ".join(text.replace("-", " ", 1).split()) if text[3:4] == "-" else " ".join(text.split())
+
+
+def _recipients(text: str, transcript: _Transcript, msg: Message) -> list[str]:
+    """Without a DSN: the fatal-errors list, the verdicts, else the returned message's To."""
+    listed = [a.lower() for line in _section(text, _FATAL).split("\n")
+              if line.startswith("<") for a in find_addresses(line)]
+    found = list(dict.fromkeys(listed + list(transcript.verdicts)))
+    if found:
+        return found
+    original = msg.original_headers if len(msg.original_headers) else _inline_original(text)
+    return find_addresses(original.get("to"))[:1]
+
+
+def _inline_original(text: str) -> Headers:
+    for marker in _UNSENT:
+        start = text.find(marker)
+        if start >= 0:
+            return parse_header_block(text[text.find("\n", start) + 1:])
+    return Headers()
