@@ -102,9 +102,10 @@ def pymap_command() -> str:
 
 
 @contextlib.contextmanager
-def run_pymap(tls: bool = False) -> Iterator[ImapServer]:
-    """pymap's in-memory backend with one user; ``tls`` adds STARTTLS with a self-signed cert."""
-    port = free_port()
+def run_pymap(tls: bool = False, port: int = 0) -> Iterator[ImapServer]:
+    """pymap's in-memory backend with one user; ``tls`` adds STARTTLS with a self-signed cert.
+    ``port`` 0 picks a free one."""
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="bw-pymap-") as tmp:
         cmd = [pymap_command(), "--host", HOST, "--port", str(port)]
         ca_file = ""
