@@ -37,6 +37,8 @@ def normalise(value: str) -> str:
     value = value.strip(_STRIP)
     if value.lower().startswith("mailto:"):
         value = value[7:]
+    if value.startswith("@") and ":" in value:  # a source route: @relay.example:user@host
+        value = value.rpartition(":")[2]
     local, sep, domain = value.rpartition("@")
     if not sep or not local or not domain:
         return ""
@@ -49,3 +51,33 @@ def normalise(value: str) -> str:
     if not _VALID_DOMAIN.fullmatch(domain) or any(c.isspace() for c in local) and not local.startswith('"'):
         return ""
     return f"{local}@{domain}"
+
+
+_VERP_NUMBER = re.compile(r"-\d{1,20}-")
+
+
+def verp_recipient(value: str) -> str:
+    """The recipient a VERP return path encodes, or "".
+
+    ``list-bounces+alice=example.org@lists.example.net`` -> ``alice@example.org`` (Mailman,
+    Postfix ``+``), ``list-return-12-alice=example.org@example.net`` (ezmlm), and
+    ``bounce-alice=example.org@example.net``.
+    """
+    address = normalise(value)
+    local = address.rpartition("@")[0]
+    if "=" not in local:
+        return ""
+    mailbox, _, domain = local.rpartition("=")
+    if "+" in mailbox:
+        mailbox = mailbox.split("+", 1)[1]
+    else:
+        numbered = _VERP_NUMBER.search(mailbox)
+        if numbered:
+            mailbox = mailbox[numbered.end():]
+        elif "-" in mailbox:
+            mailbox = mailbox.split("-", 1)[1]
+        else:
+            return ""
+    if "." not in domain:
+        return ""
+    return normalise(f"{mailbox}@{domain}")

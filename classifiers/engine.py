@@ -1,19 +1,24 @@
 """classify(raw) -> Report: decode once, let the first detector that knows the format read it,
-then derive reason and verdict for every recipient through the shared tables."""
+then derive codes, reason and verdict for every recipient through the shared tables."""
 from __future__ import annotations
 
-from .address import normalise
+from .address import normalise, verp_recipient
 from .detectors import DETECTORS, Detection, Finding
 from .message import Message, parse
 from .model import Kind, Outcome, Reason, Report
 from .reasons import reason_for
+from .smtp import best_reply_code, best_status, command_in
 from .text import fold
 from .verdict import is_hard
 
 #: The reason every outcome of these kinds carries, whatever the detector found.
 _KIND_REASON = {Kind.DELIVERED: Reason.DELIVERED, Kind.COMPLAINT: Reason.FEEDBACK,
                 Kind.AUTOREPLY: Reason.VACATION}
+#: Per-recipient actions that are no failure, in a report that may mix them with failures.
+_SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _MAX_DIAGNOSTIC = 1000
+#: Header fields of the NDR that may carry a VERP-encoded return path, in order of trust.
+_VERP_FIELDS = ("x-original-to", "delivered-to", "to", "envelope-to", "x-envelope-to")
 
 
 def classify(raw: bytes) -> Report:
@@ -28,7 +33,8 @@ def classify(raw: bytes) -> Report:
 def _classify(raw: bytes) -> Report:
     msg = parse(raw)
     name, detection = detect(msg)
-    outcomes = tuple(_outcomes(detection))
+    verp = verp_of(msg)
+    outcomes = tuple(_outcomes(detection, verp))
     kind = detection.kind
     if kind is Kind.BOUNCE and not outcomes:
         kind = Kind.UNPARSEABLE
@@ -36,12 +42,14 @@ def _classify(raw: bytes) -> Report:
     return Report(
         kind=kind, decoded_by=name, outcomes=outcomes,
         message_id=original.get("message-id").strip(),
-        original_sender=original.get("from"), original_subject=original.get("subject"),
-        list_id=original.get("list-id"), subject=msg.subject, errors=detection.errors,
+        original_sender=original.get("from") or original.get("return-path"),
+        original_subject=original.get("subject"), list_id=original.get("list-id"),
+        verp_recipient=verp, subject=msg.subject, errors=detection.errors + msg.defects,
     )
 
 
 def detect(msg: Message) -> tuple[str, Detection]:
+    """The first detector that claims ``msg`` and what it found; "none" when none does."""
     for name, detector in DETECTORS:
         found = detector(msg)
         if found is not None:
@@ -49,27 +57,46 @@ def detect(msg: Message) -> tuple[str, Detection]:
     return "none", Detection(kind=Kind.NOT_BOUNCE)
 
 
-def _outcomes(detection: Detection) -> list[Outcome]:
+def verp_of(msg: Message) -> str:
+    """The recipient a VERP return path of the NDR encodes, or ""."""
+    for name in _VERP_FIELDS:
+        for value in msg.headers.get_all(name):
+            address = verp_recipient(value)
+            if address:
+                return address
+    return ""
+
+
+def _outcomes(detection: Detection, verp: str) -> list[Outcome]:
     by_recipient: dict[str, Outcome] = {}
     for finding in detection.findings:
-        outcome = to_outcome(finding, detection.kind)
+        outcome = to_outcome(finding, detection.kind, verp)
         if outcome is not None and outcome.recipient.lower() not in by_recipient:
             by_recipient[outcome.recipient.lower()] = outcome
     return list(by_recipient.values())
 
 
-def to_outcome(finding: Finding, kind: Kind) -> Outcome | None:
-    """One Finding made into an Outcome: normalised address, reason, verdict."""
-    recipient = normalise(finding.recipient)
+def to_outcome(finding: Finding, kind: Kind, verp: str = "") -> Outcome | None:
+    """One Finding made into an Outcome: normalised address (the VERP one when the NDR names
+    none), codes completed from the diagnostic, reason, verdict."""
+    recipient = normalise(finding.recipient) or (verp if kind is Kind.BOUNCE else "")
     if not recipient:
         return None
     diagnostic = fold(finding.diagnostic)[:_MAX_DIAGNOSTIC]
+    status = best_status(finding.status, diagnostic)
+    reply_code = best_reply_code(finding.reply_code, diagnostic, status)
+    command = finding.command.upper() or command_in(diagnostic)
+    action = finding.action.lower()
     host = finding.remote_mta or recipient.rpartition("@")[2]
-    reason = _KIND_REASON.get(kind) or finding.reason or reason_for(
-        diagnostic, finding.status, finding.reply_code, finding.command, host)
-    hard = kind is Kind.BOUNCE and is_hard(reason, finding.status, finding.reply_code)
+    if action in _SUCCESS_ACTIONS:
+        reason = Reason.DELIVERED
+    else:
+        reason = _KIND_REASON.get(kind) or finding.reason or reason_for(
+            diagnostic, status, reply_code, command, host)
+    hard = (kind is Kind.BOUNCE and action not in _SUCCESS_ACTIONS and action != "delayed"
+            and is_hard(reason, status, reply_code))
     return Outcome(
-        recipient=recipient, reason=reason, hard=hard, action=finding.action.lower(),
-        status=finding.status, reply_code=finding.reply_code, diagnostic=diagnostic,
-        remote_mta=finding.remote_mta, command=finding.command.upper(),
+        recipient=recipient, reason=reason, hard=hard, action=action, status=status,
+        reply_code=reply_code, diagnostic=diagnostic, remote_mta=finding.remote_mta,
+        command=command,
     )

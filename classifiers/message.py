@@ -148,6 +148,49 @@ def parse_fields(text: str) -> list[Headers]:
     return blocks
 
 
+#: DSN fields that open a recipient block.
+_RECIPIENT_OPENERS = ("final-recipient", "original-recipient")
+#: DSN fields that belong to a recipient block (RFC 3464 section 2.3 and common extensions).
+_RECIPIENT_FIELDS = frozenset(_RECIPIENT_OPENERS + (
+    "action", "status", "remote-mta", "diagnostic-code", "last-attempt-date",
+    "final-log-id", "will-retry-until", "x-actual-recipient", "x-remote-mta",
+    "x-supplementary-info", "x-display-name"))
+
+
+def dsn_blocks(text: str) -> tuple[Headers, tuple[Headers, ...]]:
+    """(per-message fields, one ``Headers`` per recipient) of delivery-status text.
+
+    Blocks are meant to be separated by blank lines, but real reports run them together:
+    a recipient block also starts where a Final-/Original-Recipient field repeats, or where
+    one follows per-message fields without a blank line.
+    """
+    per_message: list[tuple[str, str]] = []
+    recipients: list[Headers] = []
+    for block in parse_fields(text):
+        current: list[tuple[str, str]] = []
+        names: set[str] = set()
+        for name, value in block.items():
+            key = name.lower()
+            if key in _RECIPIENT_OPENERS and current and (
+                    key in names or not names & _RECIPIENT_FIELDS):
+                _flush(current, names, per_message, recipients)
+                current, names = [], set()
+            current.append((name, value))
+            names.add(key)
+        _flush(current, names, per_message, recipients)
+    return Headers(per_message), tuple(recipients)
+
+
+def _flush(items: list[tuple[str, str]], names: set[str], per_message: list[tuple[str, str]],
+           recipients: list[Headers]) -> None:
+    if not items:
+        return
+    if names.intersection(_RECIPIENT_OPENERS):
+        recipients.append(Headers(items))
+    elif not recipients:
+        per_message.extend(items)
+
+
 def parse_header_block(text: str) -> Headers:
     """The header fields at the start of ``text`` (up to the first blank line), decoded."""
     blocks = parse_fields(text.split("\n\n", 1)[0])
@@ -186,14 +229,8 @@ class _Walker:
         text = node.text(MAX_PART_TEXT)
         self.parts.append(Part(ctype, text, node.filename))
         if ctype in _REPORT_TYPES and not self.dsn_recipients:
-            blocks = parse_fields(text)
-            if blocks:
-                first_is_recipient = any(k in blocks[0] for k in ("final-recipient", "original-recipient"))
-                self.dsn_fields = Headers() if first_is_recipient else blocks[0]
-                self.dsn_recipients = [
-                    b for b in (blocks if first_is_recipient else blocks[1:])
-                    if "final-recipient" in b or "original-recipient" in b
-                ]
+            self.dsn_fields, recipients = dsn_blocks(text)
+            self.dsn_recipients = list(recipients)
         elif ctype in _FEEDBACK_TYPES and self.feedback is None:
             blocks = parse_fields(text)
             self.feedback = Headers([kv for b in blocks for kv in b.items()])

@@ -7,12 +7,19 @@ module with ``NAME`` and ``detect`` and one line here.
 from __future__ import annotations
 
 from . import postfix, sendmail  # MTA formats
+from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
 
 #: (name, detect) in dispatch order. Filled by the modules below as they land.
 DETECTORS: tuple[tuple[str, Detect], ...] = (
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
+    # The generic decoders: keep them last, in this order (specific formats go above).
+    (receipt.NAME, receipt.detect),
+    (arf.NAME, arf.detect),
+    (rfc3464.NAME, rfc3464.detect),
+    (autoreply.NAME, autoreply.detect),
+    (generic.NAME, generic.detect),
 )
 
 __all__ = ["DETECTORS", "Detect", "Detection", "Finding"]

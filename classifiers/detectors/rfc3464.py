@@ -1,0 +1,109 @@
+"""RFC 3464 delivery status notifications: the generic decoder most NDRs fall back to.
+
+One Finding per recipient block of the message/delivery-status part (or, when the MIME is
+broken, of DSN fields found in the prose): Final-Recipient (else Original-Recipient, else
+X-Actual-Recipient), Action, Status, Diagnostic-Code, Remote-MTA. The engine fills reply
+code, a more specific status and the SMTP command from the diagnostic. The kind follows the
+actions: any failure makes a bounce; else a delay notice; else a success report.
+"""
+from __future__ import annotations
+
+import re
+
+from ..address import normalise
+from ..message import Headers, Message, parse_fields
+from ..model import Kind
+from ..smtp import command_in, type_stripped
+from .base import Detection, Finding
+
+NAME = "rfc3464"
+
+_RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
+_FIELD_MARK = re.compile(r"^(?:Final|Original)-Recipient:", re.IGNORECASE | re.MULTILINE)
+_SKIP_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers",
+                         "message/rfc822-headers", "message/disposition-notification"})
+#: Action values as real DSNs spell them -> the RFC 3464 word.
+_ACTIONS = {"failed": "failed", "failure": "failed", "fail": "failed", "error": "failed",
+            "delayed": "delayed", "delay": "delayed", "delivered": "delivered",
+            "relayed": "relayed", "expanded": "expanded", "deliverable": "delivered"}
+SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+_PROSE_LIMIT = 1500
+
+
+def detect(msg: Message) -> Detection | None:
+    blocks, errors = msg.dsn_recipients, ()
+    if not blocks:
+        blocks = fields_in_prose(msg)
+        if not blocks:
+            return None
+        errors = ("delivery-status fields read from the text: the report's MIME is broken",)
+    multi = len(blocks) > 1
+    findings = tuple(finding(b, msg.text, multi) for b in blocks)
+    return Detection(kind=kind_of(f.action for f in findings), findings=findings, errors=errors)
+
+
+def fields_in_prose(msg: Message) -> tuple[Headers, ...]:
+    """Recipient blocks of DSN fields written into a text part (no delivery-status part)."""
+    for part in msg.parts:
+        if part.content_type in _SKIP_TYPES or not _FIELD_MARK.search(part.text):
+            continue
+        blocks = tuple(b for b in parse_fields(part.text)
+                       if any(k in b for k in _RECIPIENT_FIELDS[:2])
+                       and ("action" in b or "status" in b or "diagnostic-code" in b))
+        if blocks:
+            return blocks
+    return ()
+
+
+def recipient_of(block: Headers) -> str:
+    """Final-Recipient, else Original-Recipient, else X-Actual-Recipient: the first valid
+    one with a fully qualified domain (``user@server`` after a source route is a local
+    name), else the first valid one."""
+    found = [a for a in (normalise(block.get(name)) for name in _RECIPIENT_FIELDS) if a]
+    return next((a for a in found if "." in a.rpartition("@")[2]), found[0] if found else "")
+
+
+def action_of(block: Headers) -> str:
+    """The Action field as one RFC 3464 word; a block without one is read from its Status."""
+    words = block.get("action").lower().replace("(", " ").split()
+    if words and words[0] in _ACTIONS:
+        return _ACTIONS[words[0]]
+    return "delivered" if block.get("status").strip().startswith("2") else "failed"
+
+
+def kind_of(actions) -> Kind:
+    """Any failure: a bounce; else any delay: a delay notice; else a success report."""
+    seen = set(actions)
+    if "failed" in seen or not seen:
+        return Kind.BOUNCE
+    if "delayed" in seen:
+        return Kind.DELAY
+    return Kind.DELIVERED
+
+
+def finding(block: Headers, prose: str, multi: bool) -> Finding:
+    """One recipient block as a Finding; without Diagnostic-Code the prose stands in."""
+    recipient = recipient_of(block)
+    diagnostic = type_stripped(block.get("diagnostic-code"))
+    action = action_of(block)
+    if not diagnostic and action not in SUCCESS_ACTIONS:
+        diagnostic = prose_about(prose, recipient, multi)
+    status = block.get("status").split()
+    return Finding(
+        recipient=recipient, diagnostic=diagnostic, status=status[0] if status else "",
+        action=action, remote_mta=type_stripped(block.get("remote-mta")).lower(),
+        command=command_in(diagnostic) or (command_in(prose) if not multi else ""),
+    )
+
+
+def prose_about(prose: str, recipient: str, multi: bool) -> str:
+    """The prose paragraph naming ``recipient``; for a lone recipient, the prose itself."""
+    if recipient:
+        at = prose.lower().find(recipient.lower())
+        if at != -1:
+            start = prose.rfind("\n\n", 0, at) + 1
+            end = prose.find("\n\n", at + len(recipient))
+            paragraph = prose[start:end if end != -1 else len(prose)]
+            if len(paragraph.strip()) > len(recipient) + 8:
+                return paragraph[:_PROSE_LIMIT]
+    return "" if multi else prose[:_PROSE_LIMIT]

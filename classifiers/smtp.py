@@ -1,0 +1,75 @@
+"""SMTP words inside NDR text: reply codes, enhanced status codes, the command answered.
+
+Pure, linear-time helpers shared by the engine (which fills what a detector left empty from
+the diagnostic) and by detectors that read prose. None of them raises.
+"""
+from __future__ import annotations
+
+import re
+
+# An RFC 3463 enhanced status code standing alone ("5.1.1", "4.7.26"), not part of an IP.
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
+# A reply code that begins a reply: at the start, or after a separator or "said".
+_REPLY = re.compile(r"(?:^|[\s:;>(\[\"'])([245][0-5][0-9])(?=[ \t\n-]|$)")
+# "(in reply to RCPT TO command)", "after end of data", "while sending MAIL FROM"
+_COMMAND = re.compile(
+    r"(?:in reply to|in response to|after|while sending|during|upon|at)[ \t\n]{1,4}"
+    r"(?:the[ \t\n]{1,4})?(RCPT TO|MAIL FROM|end of DATA|end of data|DATA|EHLO|HELO|LHLO|STARTTLS|"
+    r"AUTH|BDAT|QUIT|RSET|message body|RCPT|MAIL)\b", re.IGNORECASE)
+#: Command words as NDRs write them -> the name outcomes carry.
+COMMANDS: dict[str, str] = {
+    "rcpt to": "RCPT", "rcpt": "RCPT", "mail from": "MAIL", "mail": "MAIL", "data": "DATA",
+    "end of data": "DATA", "bdat": "DATA", "message body": "DATA", "ehlo": "EHLO",
+    "helo": "HELO", "lhlo": "HELO", "starttls": "STARTTLS", "auth": "AUTH", "quit": "QUIT",
+    "rset": "RSET",
+}
+
+
+def status_in(text: str) -> str:
+    """The first enhanced status code in ``text`` ("5.1.1"), or ""."""
+    match = _STATUS.search(text)
+    return ".".join(match.groups()) if match else ""
+
+
+def reply_code_in(text: str) -> str:
+    """The SMTP reply code that begins the server's reply in ``text`` ("550"), or ""."""
+    match = _REPLY.search(text[:4000])
+    return match.group(1) if match else ""
+
+
+def command_in(text: str) -> str:
+    """The command named by "(in reply to RCPT TO command)" and the like, or ""."""
+    match = _COMMAND.search(text)
+    return COMMANDS.get(match.group(1).lower(), "") if match else ""
+
+
+def is_generic(status: str) -> bool:
+    """True for "5.0.0"/"4.0.0"-like codes that say only the class."""
+    return status.endswith(".0.0") or status in ("5.0", "4.0")
+
+
+def best_status(declared: str, diagnostic: str) -> str:
+    """The declared status, or the more specific one of the same class the diagnostic gives."""
+    found = status_in(diagnostic)
+    if not declared:
+        return found
+    if found and is_generic(declared) and found[0] == declared[0] and not is_generic(found):
+        return found
+    return declared
+
+
+def best_reply_code(declared: str, diagnostic: str, status: str) -> str:
+    """The reply code given, else the one in the diagnostic; dropped when its class
+    contradicts the status (a "250" quoted in a 5.x.x failure is not the reply)."""
+    code = declared or reply_code_in(diagnostic)
+    if code and status and code[0] != status[0]:
+        return "" if not declared else code
+    return code
+
+
+def type_stripped(value: str) -> str:
+    """``"smtp; 550 5.1.1 ..."`` -> ``"550 5.1.1 ..."``: a DSN field without its type."""
+    kind, sep, rest = value.partition(";")
+    if sep and kind.strip() and " " not in kind.strip() and len(kind) <= 20:
+        return rest.strip()
+    return value.strip()
