@@ -6,7 +6,7 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import postfix, sendmail  # MTA formats
+from . import exim, postfix, sendmail  # MTA formats
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
 
@@ -14,6 +14,7 @@ from .base import Detect, Detection, Finding
 DETECTORS: tuple[tuple[str, Detect], ...] = (
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
+    (exim.NAME, exim.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
     (arf.NAME, arf.detect),

@@ -15,9 +15,9 @@ import re
 from ..address import find_addresses, normalise
 from ..message import Message
 from ..model import Kind
+from ..smtp import status_in
 from .base import Detection, Finding
-from .smtptext import (command_name, dsn_blocks, finding, from_dsn, host_in, server_words,
-                       status_in)
+from .smtptext import command_name, dsn_blocks, finding, from_dsn, host_in, server_words
 
 NAME = "postfix"
 
@@ -104,7 +104,7 @@ def _session(text: str) -> Detection:
         return Detection(kind=Kind.UNPARSEABLE)
     targets = [rejected] if rejected else recipients
     return Detection(kind=Kind.BOUNCE, findings=tuple(
-        finding(r, error, status=status_in(error), command=command) for r in targets))
+        finding(r, error, command=command) for r in targets))
 
 
 def _joined_transcript(text: str) -> list[tuple[str, str]]:

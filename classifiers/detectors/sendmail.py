@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse_header_block
 from ..model import Kind
+from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
-from .smtptext import command_name, dsn_blocks, field_value, finding, reply_code_in
+from .smtptext import command_name, dsn_blocks, finding, first_word
 
 NAME = "sendmail"
 
@@ -128,11 +129,10 @@ def read_transcript(section: str) -> _Transcript:
 
 
 def _from_block(block: Headers, transcript: _Transcript) -> Finding:
-    recipient = field_value(block.get("final-recipient") or block.get("original-recipient"))
-    status = (block.get("status").split() or [""])[0]
-    action = (block.get("action").split() or ["failed"])[0].lower()
-    return _from_transcript(recipient, transcript, field_value(block.get("diagnostic-code")),
-                            status, action, field_value(block.get("remote-mta")).lower())
+    recipient = type_stripped(block.get("final-recipient") or block.get("original-recipient"))
+    return _from_transcript(recipient, transcript, type_stripped(block.get("diagnostic-code")),
+                            first_word(block.get("status")), first_word(block.get("action")) or "failed",
+                            type_stripped(block.get("remote-mta")).lower())
 
 
 def _from_transcript(recipient: str, transcript: _Transcript, dsn_diagnostic: str,
