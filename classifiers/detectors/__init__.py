@@ -7,11 +7,19 @@ module with ``NAME`` and ``detect`` and one line here.
 from __future__ import annotations
 
 from . import exim, postfix, sendmail  # MTA formats
+from . import amazonses, amazonworkmail, gmail, gmx, googlegroups, yahoo, zoho  # providers
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
 
 #: (name, detect) in dispatch order. Filled by the modules below as they land.
 DETECTORS: tuple[tuple[str, Detect], ...] = (
+    (amazonses.NAME, amazonses.detect),
+    (amazonworkmail.NAME, amazonworkmail.detect),
+    (googlegroups.NAME, googlegroups.detect),
+    (gmail.NAME, gmail.detect),
+    (yahoo.NAME, yahoo.detect),
+    (zoho.NAME, zoho.detect),
+    (gmx.NAME, gmx.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
