@@ -21,7 +21,12 @@ MAX_PARTS = 500
 #: A header block longer than this many fields is cut (endless header folding/lines).
 MAX_FIELDS = 2000
 
-_FIELD_NAME = re.compile(rb"[!-9;-~]{1,200}")
+# One header field: name, colon, value and its continuation lines (each starting with
+# blanks and then something), up to and including the line end. Linear: no overlapping runs.
+_FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:([^\n]*(?:\n[ \t]+[^ \t\n][^\n]*)*)\n?")
+_FOLDING = re.compile(rb"[ \t]*\n[ \t]*")
+#: A field value longer than this is cut (endless folding).
+MAX_VALUE = 64 * 1024
 _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _PARAM = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.){0,2000}"|[^;\s]{0,2000})')
 
@@ -100,23 +105,20 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     fields: list[tuple[str, str]] = []
     pos, size = 0, len(data)
     while pos < size:
-        end = data.find(b"\n", pos)
-        if end == -1:
-            end = size
-        line = data[pos:end]
-        if not line.strip(b" \t"):
-            return fields, data[end + 1:]
-        if line[:1] in (b" ", b"\t") and fields:
-            if len(fields[-1][1]) < 64 * 1024:
-                name, value = fields[-1]
-                fields[-1] = (name, value + " " + _str(line.strip()))
-        else:
-            colon = line.find(b":")
-            if colon <= 0 or not _FIELD_NAME.fullmatch(line[:colon].rstrip(b" \t")):
-                return fields, data[pos:]
-            if len(fields) < MAX_FIELDS:
-                fields.append((_str(line[:colon].rstrip(b" \t")), _str(line[colon + 1:].strip())))
-        pos = end + 1
+        match = _FIELD.match(data, pos)
+        if match is None:
+            end = data.find(b"\n", pos)
+            if not data[pos:end if end != -1 else size].strip(b" \t"):  # a blank line
+                return fields, data[end + 1:] if end != -1 else b""
+            return fields, data[pos:]
+        pos = match.end()
+        if len(fields) < MAX_FIELDS:
+            value = match.group(2)
+            if len(value) > MAX_VALUE:
+                value = value[:MAX_VALUE]
+            if b"\n" in value:
+                value = _FOLDING.sub(b" ", value)
+            fields.append((_str(match.group(1)), _str(value.strip())))
     return fields, b""
 
 

@@ -13,7 +13,7 @@ _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
 _REPLY = re.compile(r"(?:^|[\s:;>(\[\"'])([245][0-5][0-9])(?=[ \t\n-]|$)")
 # "(in reply to RCPT TO command)", "after end of data", "while sending MAIL FROM"
 _COMMAND = re.compile(
-    r"(?:in reply to|in response to|after|while sending|during|upon|at)[ \t\n]{1,4}"
+    r"(?:in reply to|in response to|after|while sending)[ \t\n]{1,4}"
     r"(?:the[ \t\n]{1,4})?(RCPT TO|MAIL FROM|end of DATA|end of data|DATA|EHLO|HELO|LHLO|STARTTLS|"
     r"AUTH|BDAT|QUIT|RSET|message body|RCPT|MAIL)\b", re.IGNORECASE)
 #: Command words as NDRs write them -> the name outcomes carry.
@@ -39,7 +39,7 @@ def reply_code_in(text: str) -> str:
 
 def command_in(text: str) -> str:
     """The command named by "(in reply to RCPT TO command)" and the like, or ""."""
-    match = _COMMAND.search(text)
+    match = _COMMAND.search(text[:8000])
     return COMMANDS.get(match.group(1).lower(), "") if match else ""
 
 
@@ -53,7 +53,13 @@ def best_status(declared: str, diagnostic: str) -> str:
     found = status_in(diagnostic)
     if not declared:
         return found
-    if found and is_generic(declared) and found[0] == declared[0] and not is_generic(found):
+    if not found or found[0] != declared[0] or found == declared:
+        return declared
+    if is_generic(declared) and not is_generic(found):
+        return found
+    # "5.2.0" declared, "5.2.2" said: the same subject, in more detail.
+    subject, detail = declared.split(".")[1:] if declared.count(".") == 2 else ("", "")
+    if detail == "0" and found.split(".")[1] == subject:
         return found
     return declared
 

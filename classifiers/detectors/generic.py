@@ -17,8 +17,7 @@ NAME = "generic"
 _DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon",
             "mail.delivery.system", "bounce", "bounces", "nobody", "root")
 #: Display names / From words (lowercase) of delivery systems.
-_FROM_WORDS = ("mailer-daemon", "mail delivery", "postmaster", "mail administrator",
-               "delivery subsystem", "mail system")
+_FROM_WORDS = ("mailer-daemon", "mail delivery", "delivery subsystem", "mail administrator")
 #: Subject words (lowercase) of delivery failure notices, several languages.
 _SUBJECT_WORDS = (
     "undeliverable", "undelivered", "undeliverd", "delivery status notification",
