@@ -6,7 +6,7 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import exim, postfix, sendmail  # MTA formats
+from . import dragonfly, exim, postfix, qmail, sendmail  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups, yahoo, zoho  # providers
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
@@ -23,6 +23,8 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
+    (dragonfly.NAME, dragonfly.detect),
+    (qmail.NAME, qmail.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
     (arf.NAME, arf.detect),

@@ -22,6 +22,8 @@ _IN_REPLY = re.compile(r"\(?in\s{1,8}reply\s{1,8}to\s{1,8}[A-Za-z]{2,8}(?:\s{1,8
 _HOST = re.compile(r"\b(?:host|connect to|connection with)[ \t\n]{1,4}"
                    r"([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t\n]{0,4}\[")
 _SAID = re.compile(r"\bsaid:[ \t\n]{0,8}")
+# "550-5.7.26 " heading each continuation line of a multi-line reply.
+_CONTINUED = re.compile(r"^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,3} {1,4})?")
 #: SMTP verbs as a transcript writes them -> the command name outcomes carry.
 VERBS: dict[str, str] = {
     "RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "BDAT": "DATA", "EHLO": "EHLO",
@@ -53,6 +55,13 @@ def server_words(text: str) -> str:
     if match:
         text = text[match.end():]
     return fold(_IN_REPLY.sub(" ", text))
+
+
+def join_reply(lines: list[str]) -> str:
+    """A multi-line reply as one line: "550-5.7.1 a" + "550 5.7.1 b" -> "550-5.7.1 a b"."""
+    if not lines:
+        return ""
+    return " ".join([lines[0].strip()] + [_CONTINUED.sub("", line.strip(), 1) for line in lines[1:]])
 
 
 def spoken_status(declared: str, diagnostic: str) -> str:
