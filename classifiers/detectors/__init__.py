@@ -7,7 +7,8 @@ module with ``NAME`` and ``detect`` and one line here.
 from __future__ import annotations
 
 from . import dragonfly, exim, postfix, qmail, sendmail  # MTA formats
-from . import amazonses, amazonworkmail, gmail, gmx, googlegroups, yahoo, zoho  # providers
+from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
+from . import mimecast, verizon, yahoo, zoho  # providers
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
 
@@ -20,6 +21,8 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (yahoo.NAME, yahoo.detect),
     (zoho.NAME, zoho.detect),
     (gmx.NAME, gmx.detect),
+    (verizon.NAME, verizon.detect),
+    (mimecast.NAME, mimecast.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
