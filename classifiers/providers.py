@@ -28,14 +28,16 @@ GMX = ("gmx.net", "gmx.de", "gmx.com", "web.de", "1and1.com", "ionos.com", "kund
 MIMECAST = ("mimecast.com", "mimecast.co.za", "mimecast-offshore.com")
 CLOUDFLARE = ("cloudflare.net", "mx.cloudflare.net")
 TENCENT = ("qq.com", "foxmail.com", "exmail.qq.com")
-COX = ("cox.net",)
+COX = ("cox.net", "cloudfilter.net")  # Cox's MX hosts are *.mx.a.cloudfilter.net
 SPECTRUM = ("charter.net", "rr.com", "spectrum.net", "twc.com")
 GODADDY = ("secureserver.net",)
 FACEBOOK = ("facebook.com", "fb.com")
-ORANGE = ("orange.fr", "wanadoo.fr", "francetelecom.fr", "orange.com")
+ORANGE = ("orange.fr", "wanadoo.fr", "francetelecom.fr", "orange.com", "laposte.net")
 KDDI = ("ezweb.ne.jp", "au.com", "kddi.com", "auone-net.jp", "biz.ezweb.ne.jp")
 DOCOMO = ("docomo.ne.jp", "mopera.net", "dwmail.jp")
 SOFTBANK = ("softbank.ne.jp", "vodafone.ne.jp", "disney.ne.jp", "i.softbank.jp")
+OCN = ("ocn.ne.jp", "ocn.ad.jp")
+LINEWORKS = ("worksmobile.com",)
 
 #: (host suffixes, code prefix, phrase, reason), first match wins.
 PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
@@ -53,7 +55,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (YAHOO, "", "[ts01]", R.BLOCKED),
     (YAHOO, "", "[ts02]", R.BLOCKED),
     (YAHOO, "", "[ts03]", R.BLOCKED),
-    (YAHOO, "", "[tss04]", R.BADREPUTATION),
+    (YAHOO, "", "[tss04]", R.REJECTED),             # deferred: volume or complaints, sender-side
     (YAHOO, "", "[tss09]", R.BADREPUTATION),
     (YAHOO, "", "[bl21]", R.BLOCKED),
     (YAHOO, "", "[bl23]", R.BLOCKED),
@@ -79,12 +81,10 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (MICROSOFT, "5.2.2", "", R.MAILBOXFULL),
     # AOL (Verizon Media, shares Yahoo's codes)
     (AOL, "", "[ts03]", R.BLOCKED),
-    (AOL, "", "[tss04]", R.BADREPUTATION),
+    (AOL, "", "[tss04]", R.REJECTED),
     (AOL, "", "aol will not accept delivery of this message", R.BLOCKED),
     (AOL, "", "dynamic ip", R.BLOCKED),
     # Apple iCloud: support.apple.com/HT204137 (postmaster)
-    (APPLE, "", "support.apple.com/en-us/ht204137", R.BLOCKED),
-    (APPLE, "", "support.apple.com/ht204137", R.BLOCKED),
     (APPLE, "", "mailbox is disabled", R.SUSPEND),
     # Zoho
     (ZOHO, "", "unusual sending activity", R.BLOCKED),
@@ -104,6 +104,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (GMX, "", "mailbox quota exceeded", R.MAILBOXFULL),
     # Mimecast: community.mimecast.com "Mimecast SMTP error codes"
     (MIMECAST, "", "invalid recipient", R.USERUNKNOWN),
+    (MIMECAST, "", "host network not allowed", R.POLICYVIOLATION),  # the recipient's IP policy
     (MIMECAST, "", "envelope blocked", R.FILTERED),
     (MIMECAST, "", "manually blocked senders", R.FILTERED),
     (MIMECAST, "", "greylisting", R.BLOCKED),
@@ -121,16 +122,20 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (TENCENT, "", "rejected by recipient", R.FILTERED),
     # Cox: cox.com "Email error codes" (CXBL, CXDNS, IPBL ...)
     (COX, "", "cxbl", R.BLOCKED),
+    (COX, "", "cdrbl", R.BLOCKED),
     (COX, "", "ipbl", R.BLOCKED),
     (COX, "", "cxdns", R.REQUIREPTR),
     (COX, "", "cxmxrt", R.SPEEDING),
     (COX, "", "cxsnd", R.REJECTED),
     # Spectrum / Charter / Time Warner: AUP#xxxx codes
+    (SPECTRUM, "", "aup#in-1310", R.TOOMANYCONN),   # too many connections from the IP
+    (SPECTRUM, "", "aup#in-1000", R.BLOCKED),
     (SPECTRUM, "", "aup#bl", R.BLOCKED),
     (SPECTRUM, "", "aup#dns", R.REQUIREPTR),
     (SPECTRUM, "", "aup#rl", R.SPEEDING),
-    (SPECTRUM, "", "aup#in", R.USERUNKNOWN),
     # GoDaddy (secureserver.net)
+    (GODADDY, "", "ib607", R.SPEEDING),             # sent to too many recipients this hour
+    (GODADDY, "", "too many recipients this hour", R.SPEEDING),
     (GODADDY, "", "ipblk", R.BLOCKED),
     (GODADDY, "", "ib401", R.BLOCKED),
     (GODADDY, "", "isp quota exceeded", R.MAILBOXFULL),
@@ -138,17 +143,46 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (FACEBOOK, "", "rcpt: ", R.USERUNKNOWN),
     # Orange / France Telecom (wanadoo): codes after the French/English text
     (ORANGE, "", "adresse d au moins un destinataire invalide", R.USERUNKNOWN),
+    (ORANGE, "", "_416", R.USERUNKNOWN),            # OFR_416 invalid recipient
+    (ORANGE, "", "_418", R.USERUNKNOWN),
+    (ORANGE, "", "_417", R.MAILBOXFULL),
+    (ORANGE, "", "_420", R.SUSPEND),
+    (ORANGE, "", "_630", R.POLICYVIOLATION),        # LPN000_630
+    (ORANGE, "", "_506", R.SPAMDETECTED),           # OFR_506 mail rejete (spam)
+    (ORANGE, "", "_102", R.BLOCKED),                # source IP blocked for spam incidents
+    (ORANGE, "", "_103", R.BLOCKED),
+    (ORANGE, "", "_107", R.BLOCKED),
+    (ORANGE, "", "_108", R.BLOCKED),
+    (ORANGE, "", "_510", R.BLOCKED),
     (ORANGE, "", "service refused, please try later", R.BLOCKED),
     (ORANGE, "", "boite du destinataire pleine", R.MAILBOXFULL),
     (ORANGE, "", "emetteur invalide", R.REJECTED),
-    # KDDI / au (ezweb): "550 : User unknown", filtered by the user's reception settings
+    # KDDI / au (ezweb): "550 : User unknown" (no address) is the user's reception filter;
+    # "550 <a@ezweb.ne.jp>: User unknown" is a missing mailbox
+    (KDDI, "", "550 : user unknown", R.FILTERED),
+    (KDDI, "", ">: user unknown", R.USERUNKNOWN),
     (KDDI, "", "user unknown", R.USERUNKNOWN),
     (KDDI, "", "requested action not taken", R.FILTERED),
-    # NTT docomo
-    (DOCOMO, "", "unknown user", R.USERUNKNOWN),
-    (DOCOMO, "", "user unknown", R.USERUNKNOWN),
+    # NTT docomo: "550 Unknown user" at RCPT (5.1.1) is a missing mailbox; the same words
+    # after DATA are the user's reception settings (受信拒否設定), never a dead address
+    (DOCOMO, "5.1.1", "", R.USERUNKNOWN),
+    (DOCOMO, "5.2.0", "", R.FILTERED),
+    (DOCOMO, "", "too much mail data", R.MAILBOXFULL),
+    (DOCOMO, "", "too many recipients", R.TOOMANYCONN),
+    (DOCOMO, "", "bad sequence of commands", R.SYNTAXERROR),
+    (DOCOMO, "", "command parameter not implemented", R.SYNTAXERROR),
+    (DOCOMO, "5.0.0", "unknown user", R.REJECTED),
+    (DOCOMO, "", "unknown user", R.FILTERED),
+    (DOCOMO, "", "user unknown", R.FILTERED),
     # SoftBank
     (SOFTBANK, "", "user unknown", R.USERUNKNOWN),
+    # OCN: "Recipient address rejected: Access denied" is the user's reception settings
+    (OCN, "", "recipient address rejected: access denied", R.FILTERED),
+    # Yahoo! JAPAN: the account does not exist, whichever command it answered
+    (YAHOO_JP, "", "this user doesn't have a yahoo.co.jp account", R.USERUNKNOWN),
+    # LINE WORKS (help: SMTP error codes): 553 5.1.2 / 5.7.2 name the sender, not the recipient
+    (LINEWORKS, "", "the sender address is", R.REJECTED),
+    (LINEWORKS, "", "the recipient address is not a valid", R.USERUNKNOWN),
 )
 
 

@@ -19,6 +19,7 @@ normalisation, so full-width letters and half-width kana in NDRs compare equal.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .model import Reason
@@ -30,7 +31,6 @@ R = Reason
 #: whatever the text says.
 SPECIFIC_STATUS: dict[str, Reason] = {
     "5.1.1": R.USERUNKNOWN,       # bad destination mailbox address
-    "5.1.2": R.HOSTUNKNOWN,       # bad destination system address
     "5.1.3": R.USERUNKNOWN,       # bad destination mailbox address syntax
     "5.1.4": R.USERUNKNOWN,       # destination mailbox address ambiguous
     "5.1.6": R.HASMOVED,          # destination mailbox has moved, no forwarding address
@@ -52,7 +52,6 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "4.4.5": R.TOOMANYCONN,       # system congestion
     "5.4.6": R.NETWORKERROR,      # routing loop detected
     "4.4.6": R.NETWORKERROR,
-    "4.4.7": R.EXPIRED,           # delivery time expired
     "5.4.7": R.EXPIRED,
     "5.5.3": R.TOOMANYCONN,       # too many recipients
     "4.5.3": R.TOOMANYCONN,
@@ -74,6 +73,7 @@ SPECIFIC_STATUS: dict[str, Reason] = {
 
 #: Status codes too broad to decide alone: a phrase decides first, these are the fallback.
 GENERIC_STATUS: dict[str, Reason] = {
+    "5.1.2": R.HOSTUNKNOWN,       # bad destination system address (LINE WORKS: bad sender too)
     "5.1.0": R.USERUNKNOWN,       # other address status
     "5.1.9": R.SYSTEMERROR,
     "4.1.9": R.SYSTEMERROR,
@@ -92,10 +92,10 @@ GENERIC_STATUS: dict[str, Reason] = {
     "4.4.0": R.NETWORKERROR,
     "5.4.1": R.USERUNKNOWN,       # Microsoft: recipient address rejected: access denied
     "4.4.1": R.EXPIRED,           # no answer from host
+    "4.4.7": R.EXPIRED,           # delivery time expired ("connection refused" says why)
     "4.4.2": R.NETWORKERROR,      # bad connection
     "5.4.3": R.SYSTEMERROR,       # directory server failure
     "4.4.3": R.SYSTEMERROR,
-    "5.5.0": R.SYNTAXERROR,
     "5.5.1": R.SYNTAXERROR,       # invalid command
     "5.5.2": R.SYNTAXERROR,       # syntax error
     "5.5.4": R.SYNTAXERROR,       # invalid command arguments
@@ -147,6 +147,28 @@ REPLY_CODE: dict[str, Reason] = {
     "553": R.USERUNKNOWN,         # mailbox name not allowed
 }
 
+#: Sentences the reporting system writes itself (not a remote server's reply): they name the
+#: reason whatever SMTP command the failure followed.
+NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
+    (R.USERUNKNOWN, (
+        "because the address couldn't be found",    # Gmail / Outlook.com NDR prose
+        "delivery error: dd this user doesn't have a",  # Yahoo MTA stock reply
+        "宛先不明",                           # Japanese NDR prose: unknown destination
+        "存在しない",                         # Japanese: does not exist
+        "アカウントが存在しません",
+        "ユーザが存在しません",
+        "ユーザーが存在しません",
+        "ディレクトリには見つかりません",     # Lotus Domino (Japanese): ... は Domino ディレクトリには見つかりません
+        "not listed in domino directory",     # Lotus Domino
+        "not listed in public name & address book",  # Lotus Notes
+    )),
+)
+
+#: Statuses that by themselves say the mailbox does not exist.
+_USERUNKNOWN_STATUS = frozenset(
+    code for code, reason in (*SPECIFIC_STATUS.items(), *GENERIC_STATUS.items())
+    if reason is R.USERUNKNOWN)
+
 #: (reason, phrases) in precedence order: the first row with a phrase in the text wins.
 #: One phrase per line, lowercase; the comment names the system it comes from where known.
 PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
@@ -160,6 +182,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "disk quota exceeded",
         "diskspace quota",
         "does not have enough space",
+        "inbox full",                           # Local User Inbox Full
+        "mail box full",
         "exceeded storage allocation",
         "exceeding its mailbox quota",
         "full mailbox",
@@ -194,6 +218,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "容量オーバー",                       # Japanese ISPs: mailbox over capacity
         "容量超過",
         "メールボックスがいっぱい",
+        "メールボックスが一杯",               # au one net: 送信先のメールボックスが一杯のため
+        "メールボックスが満杯",               # JWH: メールボックスが満杯になりました
+        "ディスク使用量が制限値に達しました",  # JWH check_os_overquota
+        "local user inbox full",             # "Transaction failed. Local User Inbox Full"
+        "user disk quota",                   # OCN: "User disk quota (100Mb) exceeded"
     )),
     (R.MESGTOOBIG, (
         "exceeded maximum inbound message size",
@@ -204,14 +233,18 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "message size exceeds fixed maximum message size",
         "message size exceeds maximum value",
         "message too big",
-        "message too large for this",
+        "message too large",                  # m-FILTER seed: 552 Error: message too large
+        "message is too large",
+        "exceeds my databytes limit",         # qmail: 552 sorry, that message size exceeds ...
+        "exceeded my message size",           # LINE WORKS: 552 5.2.3
         "taille limite du message atteinte",  # Orange
         "message size * exceeds",
         "メールサイズが大きすぎ",
+        "channel size limit exceed",         # m-FILTER FAQ: 552 Channel size limit exceeded
     )),
     (R.EXCEEDLIMIT, (
         "message header size exceeds limit",
-        "message too large",
+        "message exceeds maximum fixed size",
     )),
     (R.SUSPEND, (
         " is currently suspended",
@@ -247,6 +280,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.NORELAYING, (
         "as a relay",
+        "domain isn't in my list of allowed rcpthosts",  # qmail: 553 (#5.7.1)
+        "email address is not verified",        # Amazon SES
         "have no permission to relay",
         "is not permitted to relay through this server without authentication",
         "mail server requires authentication when attempting to send to a non-local e-mail address",
@@ -262,6 +297,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "we don't handle mail for",
         "relaying not allowed",
         "relay prohibited",
+        "relay prohibition",                 # m-FILTER FAQ: 541 Relay prohibition
+        "recipient is not local",            # 553 Recipient is not local (Japanese ISPs)
     )),
     (R.AUTHFAILURE, (
         "//spf.pobox.com",
@@ -277,6 +314,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "spf fail",
         "spf hard fail",
         "failed spf",
+        "spf check failed",                     # LINE WORKS: sender rejected because SPF check failed
         "dkim signature",
         "dkim check",
         "dkim validation",
@@ -289,6 +327,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.REQUIREPTR, (
         "access denied. ip name lookup failed",
+        "connections not accepted from servers without a valid sender domain",  # Exim
+        "fix reverse dns",
+        "unverifyable sending ip",              # Exim: service permits N unverifyable sending IPs
+        "mismatches client ip",                # Outlook.com: domain [x] mismatches client ip
         "all mail servers must have a ptr record with a valid reverse dns entry",
         "bad dns ptr resource record",
         "cannot find your hostname",
@@ -313,6 +355,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "逆引き",                            # Japanese: reverse DNS lookup
     )),
     (R.VIRUSDETECTED, (
+        "attached file was not safe",        # LINE WORKS: 550 5.7.1
         "it has a potentially executable attachment",
         "message was infected with",
         "mail contained a virus",
@@ -324,9 +367,13 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ウイルス",                          # Japanese: virus
     )),
     (R.SPAMDETECTED, (
+        "spam or junk mail threshold exceeded",  # 553 (Japanese ISPs)
+        "unsolicited bulk email not accepted",   # 554 (Japanese ISPs)
         " - spam",
         "/help/help_spam_16.htm",
         "appears to be unsolicited",
+        "unsolicited bulk email",
+        "junk mail threshold",                  # 553 spam or junk mail threshold exceeded
         "blacklisted url in message",
         "block for spam",
         "blocked by policy: no spam please",
@@ -354,7 +401,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "our email server thinks this email is spam",
         "probable spam",
         "reject bulk.advertising",
-        "reject due to spam classification",
+        "due to spam classification",          # Google Groups
         "spamassassin score",
         "rejected - bulk email",
         "rejecting banned content",
@@ -400,6 +447,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.USERUNKNOWN, (
         "#5.1.1 bad address",
+        "recipient address rejected.",          # Postfix, bare (no reason given)
         "address does not exist",
         "address unknown",
         "bad-mailbox",
@@ -426,6 +474,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "no mail box available for this user",
         "no mailbox by that name is currently available",
         "no mailbox found",
+        "invalid address",                      # m-FILTER seed: 501 5.5.4 invalid address
+        "bad recipient address syntax",         # m-FILTER seed: 501 5.1.3
+        "recipient address is not a valid",     # LINE WORKS: 553 5.1.2 ... rfc-5321 address
         "no mailbox here by that name",      # qmail
         "no such address here",
         "no such mailbox",
@@ -454,6 +505,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "the email account that you tried to reach does not exist",  # Gmail
         "the email address you entered couldn't be found",           # Outlook
         "the user does not exist",
+        "this user doesn't have a",             # Yahoo: this user doesn't have a yahoo.com account
         "this address no longer accepts mail",
         "this email address is wrong or no longer valid",
         "in my badrecipientto list",
@@ -485,11 +537,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "recipient * was not found in",
         "no * in name directory",            # Lotus Domino
         "account * does not exist at the organization",  # Office 365
-        "宛先不明",                           # Japanese: unknown destination
-        "存在しない",                         # Japanese: does not exist
-        "アカウントが存在しません",
-        "ユーザが存在しません",
-        "ユーザーが存在しません",
     )),
     (R.FILTERED, (
         "because the recipient is only accepting mail from specific email addresses",
@@ -529,11 +576,13 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.REJECTED, (
         "<> invalid sender",
+        "sender address is not a valid",        # LINE WORKS: 553 ... rfc-5321 / rfc-5322 address
+        "sender address is unauthorized",       # LINE WORKS: 554 5.7.1
+        "can't determine purported responsible address",
         "batv failed to verify",
         "batv validation failure",
         "backscatter protection detected an invalid or expired email address",
         "bogus mail from",
-        "connections not accepted from servers without a valid sender domain",
         "valid-address-filter",
         "domain of sender address",
         "email address is on senderfilterconfig list",
@@ -574,6 +623,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.HOSTUNKNOWN, (
         "domain does not exist",
+        "couldn't find any host by that name",  # qmail, LINE WORKS: 550 5.4.4
+        "bad host/domain syntax",
         "domain is not reachable",
         "domain must exist",
         "host or domain name not found",
@@ -593,13 +644,17 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ドメインが存在しません",
     )),
     (R.SPEEDING, (
+        "sent too many messages",            # LINE WORKS: 452 4.7.1
+        "rcpt address is temporarily blocked",  # LINE WORKS: 421 4.3.2
         "please try again slower",
+        "too many recipients this hour",
         "receiving mail at a rate that prevents additional messages from being delivered",
-        "rate limit exceeded",
         "rate limited",
         "sending too fast",
     )),
     (R.TOOMANYCONN, (
+        "too many concurrent connection",    # LINE WORKS: 421 4.3.2
+        "multiple destination domains per transaction",  # LINE WORKS: 451 4.3.0
         "all available ips are at maximum connection limit",
         "connection rate limit exceeded",
         "exceeds per-domain connection limit for",
@@ -614,13 +669,19 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "trop de connexions",                # Orange
     )),
     (R.BLOCKED, (
+        "ip blocked by administrator",       # LINE WORKS: 550 5.7.1
+        "your ip blocked from this server",  # LINE WORKS: 421 4.3.2
         "access denied (sender blacklisted)",
+        "smtp error from remote mail server after initial connection",  # Exim
+        "client host blocked",
+        "service refused, please try later",  # Orange, La Poste
         "bad sender ip address",
+        "your ip blocked",                      # LINE WORKS: 421 4.3.2 your ip blocked from this server
+        "ip blocked by",                        # LINE WORKS: 550 5.7.1 ip blocked by administrator
         "banned sending ip",
         "blacklisted by",
         "blocked using ",
         "blocked - see http",
-        "can't determine purported responsible address",
         "cannot resolve your address",
         "client host rejected",
         "confirm this mail server",
@@ -630,7 +691,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "connection was dropped by remote host",
         "connections not accepted from ip addresses on spamhaus",
         "currently sending spam see: ",
-        "domain isn't in my list of allowed rcpthosts",
         "esmtp not accepting connections",
         "extreme bad ip profile",
         "go away",
@@ -673,7 +733,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ip * is blocked",
     )),
     (R.POLICYVIOLATION, (
+        "file attachment restricted by the administrator",  # LINE WORKS: 550 5.7.1
         "an illegal attachment on your message",
+        "header error",                         # Sendmail 5.7.9
         "because the recipient is not accepting mail with",
         "by non-member to a members-only list",
         "closed mailing list",
@@ -696,11 +758,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "account not subscribed to ses",      # Amazon SES
         "authentication credentials invalid",
         "authentication failure",
+        "authentication failed",                # 535 (seed: Re:lation)
+        "authentication unsuccessful",          # 535 5.7.3
         "authentication required",
         "authentication turned on in your email client",
         "executable files are not allowed in compressed files",
         "insecure mail relay",
-        "you don't authenticate or the domain isn't in my list of allowed rcpthosts",
         "unauthenticated senders not allowed",
         "user not authenticated",
         "authorization failed",
@@ -715,13 +778,14 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "tls negotiation failed",
     )),
     (R.CONTENTERROR, (
+        "line too long",                     # mobile carriers: header or line length limit
         "message header size, or recipient list, exceeds policy limit",
         "message mime complexity exceeds the policy maximum",
         "routing loop detected -- too many received: headers",
         "improperly-formatted binary content",
         "this message contains invalid mime headers",
+        "mail message is malformed",            # LINE WORKS: 554 5.6.0
         "unnecessary base64 encoding",
-        "header error",
     )),
     (R.SYSTEMFULL, (
         "mail system full",
@@ -736,7 +800,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "this domain does not accept",
     )),
     (R.EXPIRED, (
+        "could not send message for past",   # "could not send message for past 4 hours"
         "could not find a gateway for",
+        "connection timed out",
+        "have been failing for a long time",    # Exim: all hosts have been failing ...
+        "envelope expired",                     # OpenSMTPD
         "delivery attempts will continue to be",
         "delivery expired",
         "delivery time expired",
@@ -751,11 +819,13 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "was not reachable within the allowed queue period",
         "could not be delivered for more than",
         "retry timeout exceeded",
+        "could not deliver for the last",    # DragonFly Mail Agent: "... 432000 seconds. Giving up."
         "could not be delivered for * days",
         "delivery * expired",
     )),
     (R.NETWORKERROR, (
         "could not connect and send the mail to",
+        "dns error:",                           # Gmail: DNS Error: ... lookup of x responded with
         "dns records for the destination computer could not be found",
         "hop count exceeded",
         "host is unreachable",
@@ -771,11 +841,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "too many hops",
         "unable to resolve route",
         "unrouteable mail domain",
-        "connection timed out",
         "hop count over",                     # m-FILTER seed: 550 Hop count over hop = N
     )),
     (R.SYSTEMERROR, (
         "aliasing/forwarding loop broken",
+        "temporary system error",               # LINE WORKS: 451 4.7.0
+        "transaction failed",
         "can't create user output file",
         "could not load drd for domain",
         "internal error reading data",
@@ -813,6 +884,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "command unrecognized",
         "unrecognized command",
         "command not implemented",            # m-FILTER seed: 502
+        "unsupported option",                   # m-FILTER seed: 555 5.5.4 unsupported option: auth=<>
     )),
 )
 
@@ -830,11 +902,21 @@ def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...]
 
 
 _COMPILED = _compile(PHRASES)
+_COMPILED_NDR = _compile(NDR_SENTENCES)
+# "550-5.7.1 " / "550 5.7.1 " repeated at the start of each line of a multi-line reply, and
+# bare "550-" continuation marks: noise inside a sentence once the first one is kept.
+_REPLY_PREFIX = re.compile(r"\b[245]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b ?")
+_CONTINUATION = re.compile(r"(?<= )[245]\d\d-(?= )")
 
 
 def normalise_text(text: str) -> str:
-    """Lowercase, whitespace folded, NFKC-normalised when not plain ASCII."""
+    """Lowercase, whitespace folded, repeated reply-code prefixes of continuation lines
+    dropped, NFKC-normalised when not plain ASCII."""
     text = " ".join(text.split()).lower()
+    first = _REPLY_PREFIX.search(text)
+    if first is not None:
+        head, tail = text[: first.end()], text[first.end():]
+        text = head + _CONTINUATION.sub("", _REPLY_PREFIX.sub("", tail))
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
@@ -848,12 +930,12 @@ def _in_order(text: str, parts: tuple[str, ...]) -> bool:
     return True
 
 
-def phrase_reason(diagnostic: str) -> Reason | None:
+def phrase_reason(diagnostic: str, rows=_COMPILED) -> Reason | None:
     """The first reason in ``PHRASES`` order one of whose phrases occurs in ``diagnostic``."""
     text = normalise_text(diagnostic)
     if not text:
         return None
-    for reason, plain, gapped in _COMPILED:
+    for reason, plain, gapped in rows:
         if any(p in text for p in plain) or any(_in_order(text, g) for g in gapped):
             return reason
     return None
@@ -862,6 +944,15 @@ def phrase_reason(diagnostic: str) -> Reason | None:
 def status_of(status: str) -> str:
     """The bare enhanced status ("5.1.1") from what a detector passed ("#5.1.1", " 5.1.1 ")."""
     return status.strip().lstrip("#").strip()
+
+
+def _mailbox_or_filter(status: str, command: str, text: str) -> Reason:
+    """"User unknown" words prove a missing mailbox only in reply to RCPT TO (or with a status
+    that says so, or in the NDR's own sentence): after DATA, or with no command known, many
+    servers (KDDI, docomo, appliances) use them for a recipient's filter."""
+    if command == "RCPT" or status in _USERUNKNOWN_STATUS or phrase_reason(text, _COMPILED_NDR):
+        return R.USERUNKNOWN
+    return R.FILTERED
 
 
 def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "",
@@ -874,7 +965,9 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
         return found
     if status in SPECIFIC_STATUS:
         return SPECIFIC_STATUS[status]
-    found = phrase_reason(text)
+    found = phrase_reason(text, _COMPILED_NDR) or phrase_reason(text)
+    if found is R.USERUNKNOWN:
+        return _mailbox_or_filter(status, command.upper(), text)
     if found is not None:
         return found
     if status in GENERIC_STATUS:
