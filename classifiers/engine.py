@@ -87,7 +87,7 @@ def to_outcome(finding: Finding, kind: Kind, verp: str = "") -> Outcome | None:
     reply_code = best_reply_code(finding.reply_code, diagnostic, status)
     command = finding.command.upper() or command_in(diagnostic)
     action = finding.action.lower()
-    host = finding.remote_mta or recipient.rpartition("@")[2]
+    host = host_name(finding.remote_mta) or recipient.rpartition("@")[2]
     if action in _SUCCESS_ACTIONS:
         reason = Reason.DELIVERED
     else:
@@ -100,3 +100,11 @@ def to_outcome(finding: Finding, kind: Kind, verp: str = "") -> Outcome | None:
         reply_code=reply_code, diagnostic=diagnostic, remote_mta=finding.remote_mta,
         command=command,
     )
+
+
+def host_name(remote_mta: str) -> str:
+    """``"dns; mx.example.jp. (192.0.2.1, ...)"`` -> ``"mx.example.jp"``; "" for an IP literal,
+    so the provider tables then look at the recipient's domain instead."""
+    words = remote_mta.rpartition(";")[2].split()
+    name = words[0].strip("[]<>").rstrip(".").lower() if words else ""
+    return name if "." in name and ":" not in name and not name.replace(".", "").isdigit() else ""

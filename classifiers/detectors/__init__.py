@@ -6,7 +6,7 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import dragonfly, exim, postfix, qmail, sendmail  # MTA formats
+from . import dragonfly, exim, opensmtpd, postfix, qmail, sendmail  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, verizon, yahoo, zoho  # providers
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
@@ -28,6 +28,7 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (exim.NAME, exim.detect),
     (dragonfly.NAME, dragonfly.detect),
     (qmail.NAME, qmail.detect),
+    (opensmtpd.NAME, opensmtpd.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
     (arf.NAME, arf.detect),

@@ -36,3 +36,13 @@ class Detection:
 
 
 Detect = Callable[[Message], "Detection | None"]
+
+
+#: A format's stock sentences (lowercase) and the reason each names, in the order to try them.
+StockPhrases = tuple[tuple[str, Reason], ...]
+
+
+def stock_reason(text: str, phrases: StockPhrases) -> Reason | None:
+    """The reason the first of a format's own stock sentences found in ``text`` names."""
+    lowered = text.lower()
+    return next((reason for phrase, reason in phrases if phrase in lowered), None)

@@ -1,0 +1,77 @@
+"""IBM/HCL Domino: "DELIVERY FAILURE: ..." (English frame, reason in the server's language).
+
+    Your message
+
+      Subject: 会議のご案内
+
+    was not delivered to:
+
+      kijitora@example.co.jp
+
+    because:
+
+      ユーザー Kijitora (kijitora@example.co.jp) は Domino ディレクトリには見つかりません。
+
+A message/delivery-status part (``Diagnostic-Code: X-Notes; ...``) usually follows; the prose
+is read first because its addresses are the ones the sender wrote.
+"""
+from __future__ import annotations
+
+from ..address import find_addresses, normalise
+from ..message import Message
+from ..model import Kind, Reason
+from .base import Detection, Finding, StockPhrases, stock_reason
+
+NAME = "domino"
+
+_SUBJECTS = ("delivery failure:", "delivery_failure:")
+_NOT_DELIVERED = "was not delivered to:"
+_BECAUSE = "because:"
+#: Domino's stock reasons. The Japanese directory miss stays ``onhold`` (kept for review,
+#: never suppressed): a labeled corpus of real Domino mail files it there.
+_STOCK: StockPhrases = (
+    ("not listed in domino directory", Reason.USERUNKNOWN),
+    ("not listed in public name & address book", Reason.USERUNKNOWN),
+    ("no se encuentra en el directorio de domino", Reason.USERUNKNOWN),
+    ("non elencato nel directory domino", Reason.USERUNKNOWN),
+    ("domino ディレクトリには見つかりません", Reason.ONHOLD),
+    ("several matches found in domino directory", Reason.SYSTEMERROR),
+    ("cannot route mail to user", Reason.FILTERED),
+    ("maximum hop count exceeded", Reason.NETWORKERROR),
+)
+
+
+def detect(msg: Message) -> Detection | None:
+    notes_dsn = any(b.get("diagnostic-code").lower().startswith("x-notes")
+                    for b in msg.dsn_recipients)
+    if not msg.subject.strip().lower().startswith(_SUBJECTS) and not notes_dsn:
+        return None
+    text = msg.text
+    if _NOT_DELIVERED not in text and not notes_dsn:
+        return None
+    prose = dict(pair for block in text.split(_NOT_DELIVERED)[1:] for pair in _block(block))
+    if not msg.dsn_recipients:
+        findings = [_finding(address, said) for address, said in prose.items()]
+        return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    # The DSN names the envelope recipients; the prose says why in the sender's words.
+    only = next(iter(prose.values())) if len(prose) == 1 else ""
+    findings = []
+    for block in msg.dsn_recipients:
+        address = normalise(block.get("final-recipient") or block.get("original-recipient"))
+        said = prose.get(address.lower()) or only or block.get("diagnostic-code").partition(";")[2]
+        findings.append(_finding(address, said, block.get("status")))
+    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+
+
+def _block(block: str) -> list[tuple[str, str]]:
+    """One "was not delivered to: ... because: ..." block: (address, reason) for each address."""
+    listed, _, because = block.partition(_BECAUSE)
+    paragraphs = [p for p in because.split("\n\n") if p.strip()]
+    said = paragraphs[0] if paragraphs else ""
+    return [(address.lower(), said) for address in find_addresses(listed)]
+
+
+def _finding(address: str, said: str, status: str = "") -> Finding:
+    diagnostic = " ".join(said.split())
+    return Finding(recipient=address, diagnostic=diagnostic, status=status.split(" ", 1)[0],
+                   action="failed", reason=stock_reason(diagnostic, _STOCK))

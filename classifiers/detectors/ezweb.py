@@ -1,0 +1,94 @@
+"""au by KDDI (EZweb, ezweb.ne.jp / au.com): "Mail System Error - Returned Mail".
+
+A Japanese paragraph, then English the detector reads: a stock sentence naming the failure
+("The user(s) account is disabled.") followed by the recipients, or a transcript per recipient::
+
+    Each of the following recipients was rejected by a remote
+    mail server.
+
+        Recipient: <kijitora@ezweb.ne.jp>
+        >>> RCPT TO:<kijitora@ezweb.ne.jp>
+        <<< 550 <kijitora@ezweb.ne.jp>: User unknown
+
+A recipient the au filter refused carries ``X-SPASIGN: NG``.
+"""
+from __future__ import annotations
+
+from ..address import normalise
+from ..message import Message
+from ..model import Kind, Reason
+from .base import Detection, Finding, StockPhrases, stock_reason
+
+NAME = "ezweb"
+
+_SUBJECT = "mail system error - returned mail"
+_HOSTS = ("ezweb.ne.jp", "au.com")
+_STARTS = ("The user(s) ", "Your message ", "Each of the following", "<")
+#: The stock sentences EZweb writes, lowercased, and the reason each names.
+_STOCK: StockPhrases = (
+    ("the user(s) account is temporarily over quota", Reason.MAILBOXFULL),
+    ("the user(s) account is disabled", Reason.SUSPEND),
+    ("the user(s) account is temporarily limited", Reason.SUSPEND),
+    ("your message was not delivered within ", Reason.EXPIRED),
+)
+_GENERIC = "each of the following recipients was rejected by a remote"
+
+
+def detect(msg: Message) -> Detection | None:
+    if not _is_ezweb(msg):
+        return None
+    filtered = msg.headers.get("x-spasign").strip().upper() == "NG"
+    preamble: list[str] = []
+    found: list[dict[str, str]] = []
+    reading = False
+    for raw in msg.text.split("\n"):
+        line = raw.strip()
+        if not reading:
+            reading = raw.startswith(_STARTS)
+            if not reading:
+                continue
+        if line.startswith("-----") or not line.isascii():
+            if found and line.startswith("-----"):
+                break
+            continue
+        if line.startswith(">>>"):
+            if found:
+                found[-1]["command"] = line[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
+        elif line.startswith("<<<"):
+            if found:
+                found[-1]["reply"] = f"{found[-1]['reply']} {line[3:].strip()}".strip()
+        elif address := _recipient(line):
+            found.append({"recipient": address, "reply": line.partition(">:")[2].strip()})
+        elif line and not found:
+            preamble.append(line)
+    stock = " ".join(preamble)
+    findings = tuple(_finding(f, stock, filtered) for f in found)
+    return Detection(kind=Kind.BOUNCE, findings=findings)
+
+
+def _is_ezweb(msg: Message) -> bool:
+    sender = msg.sender.lower()
+    if msg.subject.strip().lower() != _SUBJECT:
+        return False
+    if any(f"postmaster@{h}" in sender for h in _HOSTS):
+        return True
+    message_id = msg.headers.get("message-id").strip().lower()
+    return (message_id.endswith((".ezweb.ne.jp>", ".au.com>"))
+            or any("(EZweb Mail) with" in r for r in msg.headers.get_all("received")))
+
+
+def _recipient(line: str) -> str:
+    """The address of "<a@b>", "<a@b>: reply" or "Recipient: <a@b>", else ""."""
+    if line.startswith("Recipient:"):
+        line = line[10:].strip()
+    if not line.startswith("<") or ">" not in line:
+        return ""
+    return normalise(line[: line.index(">") + 1])
+
+
+def _finding(found: dict[str, str], stock: str, filtered: bool) -> Finding:
+    reply = found.get("reply", "")
+    reason = Reason.FILTERED if filtered else stock_reason(stock, _STOCK)
+    diagnostic = reply or ("" if stock.lower().startswith(_GENERIC) else stock)
+    return Finding(recipient=found["recipient"], diagnostic=diagnostic,
+                   command=found.get("command", ""), action="failed", reason=reason)

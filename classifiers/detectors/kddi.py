@@ -1,0 +1,62 @@
+"""au one net (KDDI, dion.ne.jp / auone-net.jp): "メールエラー通知".
+
+A Japanese summary ("送信先のメールボックスが一杯のため、送信できませんでした。"), then the
+server's English, one block per recipient::
+
+    Your mail sent on: Thu, 29 Apr 2010 23:34:45 +0900
+         Could not be delivered to: <kijitora@example.dion.ne.jp>
+         As their mailbox is full.
+
+The sentence after the address is a stock one naming the reason.
+"""
+from __future__ import annotations
+
+from ..address import normalise
+from ..message import Message
+from ..model import Kind, Reason
+from .base import Detection, Finding, StockPhrases, stock_reason
+
+NAME = "kddi"
+
+_MARKER = "Could not be delivered to:"
+#: The stock sentences, lowercased, and the reason each names.
+_STOCK: StockPhrases = (
+    ("as their mailbox is full", Reason.MAILBOXFULL),
+    ("as the remote domain doesnt exist", Reason.HOSTUNKNOWN),
+    ("as the remote domain doesn't exist", Reason.HOSTUNKNOWN),
+    ("due to the following smtp relay error", Reason.NORELAYING),
+)
+
+
+def detect(msg: Message) -> Detection | None:
+    if not _is_kddi(msg) or _MARKER not in msg.text:
+        return None
+    findings: list[Finding] = []
+    recipient, said = "", []
+    for raw in msg.text.split("\n") + [""]:
+        line = raw.strip()
+        if _MARKER in line:
+            if recipient:
+                findings.append(_finding(recipient, said))
+            recipient, said = normalise(line.split(_MARKER, 1)[1]), []
+        elif recipient and line and raw[:1] in (" ", "\t"):
+            said.append(line)
+        elif recipient and (not line or line.startswith("Your mail ")):
+            findings.append(_finding(recipient, said))
+            recipient, said = "", []
+    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+
+
+def _is_kddi(msg: Message) -> bool:
+    sender = msg.sender.lower()
+    if "no-reply@" in sender and sender.rstrip("> ").endswith(".dion.ne.jp"):
+        return True
+    if msg.headers.get("reply-to").strip().lower().endswith("no-reply@app.auone-net.jp"):
+        return True
+    return any("auone-net.jp" in r for r in msg.headers.get_all("received"))
+
+
+def _finding(recipient: str, said: list[str]) -> Finding:
+    diagnostic = " ".join(said)
+    return Finding(recipient=recipient, diagnostic=diagnostic, action="failed",
+                   reason=stock_reason(diagnostic, _STOCK))
