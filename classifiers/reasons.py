@@ -7,9 +7,10 @@
    the text says;
 3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
    phrases occurs in the lowercased diagnostic wins;
-4. a *generic* status (``GENERIC_STATUS``: x.0.0, 5.7.1, 5.5.0 ... say little alone);
-5. the SMTP command the reply answered (``COMMAND_REASON``: a 5xx to MAIL FROM is
-   ``rejected``), then the reply code (``REPLY_CODE``);
+4. the SMTP command a 5xx reply answered (``COMMAND_REASON``: a refusal of MAIL FROM is
+   ``rejected``, of the greeting or HELO ``blocked``);
+5. a *generic* status (``GENERIC_STATUS``: 5.7.1, 5.2.0 ... say little alone), then the
+   reply code (``REPLY_CODE``);
 6. ``onhold`` when the server said something no rule knows, ``undefined`` when it said nothing.
 
 A phrase is lowercase text matched as a substring; ``*`` inside a phrase stands for any run of
@@ -623,6 +624,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.HOSTUNKNOWN, (
         "domain does not exist",
+        "dns lookup failure: host * not found",  # DragonFly dma
         "couldn't find any host by that name",  # qmail, LINE WORKS: 550 5.4.4
         "bad host/domain syntax",
         "domain is not reachable",
@@ -797,6 +799,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "null mx",
         "host/domain does not accept mail",
         "no mx record found for domain",
+        "no mx found for domain",            # OpenSMTPD
         "this domain does not accept",
     )),
     (R.EXPIRED, (
@@ -970,11 +973,11 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
         return _mailbox_or_filter(status, command.upper(), text)
     if found is not None:
         return found
-    if status in GENERIC_STATUS:
-        return GENERIC_STATUS[status]
     failed = reply_code[:1] == "5" or status[:1] == "5"
     if failed and command.upper() in COMMAND_REASON:
         return COMMAND_REASON[command.upper()]
+    if status in GENERIC_STATUS:
+        return GENERIC_STATUS[status]
     if reply_code in REPLY_CODE:
         return REPLY_CODE[reply_code]
     return Reason.ONHOLD if text else Reason.UNDEFINED

@@ -111,6 +111,9 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     # the SMTP command, then the reply code
     ("550 no thank you", "", "550", "MAIL", "", R.REJECTED),
     ("554 no", "", "554", "CONN", "", R.BLOCKED),
+    ("550 5.7.1 <root@example.jp>... Access denied", "5.7.1", "550", "MAIL", "", R.REJECTED),
+    ("421 4.4.7 try later", "4.4.7", "421", "CONN", "", R.EXPIRED),   # a 4xx: the status says it
+    ("DNS lookup failure: host mx.example.org not found", "", "", "", "", R.HOSTUNKNOWN),
     ("554 no", "", "554", "helo", "", R.BLOCKED),
     ("452 4.5.3 yes", "", "452", "", "", R.TOOMANYCONN),
     ("501 what", "", "501", "", "", R.SYNTAXERROR),
@@ -150,6 +153,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("554 This message contains invalid MIME headers", "", "554", "", "", R.CONTENTERROR),
     ("452 insufficient system storage", "", "452", "", "", R.SYSTEMFULL),
     ("556 domain does not accept mail", "", "556", "", "", R.NOTACCEPT),
+    ("No MX found for domain", "4.0.0", "", "", "", R.NOTACCEPT),
     ("retry timeout exceeded", "", "", "", "", R.EXPIRED),
     ("Could not deliver for the last 432000 seconds. Giving up.", "", "", "", "", R.EXPIRED),
     ("could not be delivered for 5 days", "", "", "", "", R.EXPIRED),
