@@ -18,7 +18,7 @@ GOOGLE = ("google.com", "gmail.com", "googlemail.com")
 YAHOO = ("yahoo.com", "yahoodns.net", "yahoo.co.uk", "yahoo.fr", "ymail.com", "rocketmail.com")
 YAHOO_JP = ("yahoo.co.jp",)
 MICROSOFT = ("outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com",
-             "hotmail.co.jp", "outlook.jp", "office365.us")
+             "hotmail.co.jp", "outlook.jp", "office365.us", "exchangelabs.com")
 AOL = ("aol.com", "aim.com", "aol.jp")
 APPLE = ("icloud.com", "me.com", "mac.com", "apple.com")
 ZOHO = ("zoho.com", "zohomail.com", "zoho.eu", "zoho.jp")
@@ -154,6 +154,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (ORANGE, "", "_107", R.BLOCKED),
     (ORANGE, "", "_108", R.BLOCKED),
     (ORANGE, "", "_510", R.BLOCKED),
+    (ORANGE, "", "_506", R.SPAMDETECTED),         # OFR_506 "mail rejete": content judged spam
     (ORANGE, "", "service refused, please try later", R.BLOCKED),
     (ORANGE, "", "boite du destinataire pleine", R.MAILBOXFULL),
     (ORANGE, "", "emetteur invalide", R.REJECTED),

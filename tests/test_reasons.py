@@ -194,11 +194,13 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 5.5.0 Requested action not taken: mailbox unavailable", "5.5.0", "550", "RCPT", "hotmail.com", R.USERUNKNOWN),
     ("550 5.7.606 Access denied, banned sending IP", "5.7.606", "550", "", "outlook-com.olc.protection.outlook.com", R.BLOCKED),
     ("550 5.4.1 Recipient address rejected: Access denied", "5.4.1", "550", "RCPT", "example-com.mail.protection.outlook.com", R.USERUNKNOWN),
+    ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "5.1.10", "550", "", "tyzpr01mb1234.apcprd01.prod.exchangelabs.com", R.USERUNKNOWN),
     ("554 5.7.1 [2] Message rejected under suspicion of SPAM", "5.7.1", "554", "", "mx.yandex.ru", R.SPAMDETECTED),
     ("550 Mailbox not found", "", "550", "", "mx1.qq.com", R.USERUNKNOWN),
     ("550 Ip frequency limited", "", "550", "", "mx1.qq.com", R.SPEEDING),
     ("554 IP=192.0.2.1 - A problem occurred. (Ask your postmaster for help or to contact neosmtp@cox.net to clarify.) CXBL", "", "554", "", "cox.net", R.BLOCKED),
     ("550 5.7.1 Service refused, please try later. OFR004_103", "5.7.1", "550", "", "smtp-in.orange.fr", R.BLOCKED),
+    ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "5.2.0", "550", "DATA", "smtp-in.orange.fr", R.SPAMDETECTED),
     # KDDI/au and NTT docomo: the same words mean a missing mailbox or the user's filter
     ("550 : User unknown", "", "550", "", "lsean.ezweb.ne.jp", R.FILTERED),
     ("550 <a@ezweb.ne.jp>: User unknown", "", "550", "RCPT", "lsean.ezweb.ne.jp", R.USERUNKNOWN),

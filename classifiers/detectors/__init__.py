@@ -9,11 +9,19 @@ from __future__ import annotations
 from . import dragonfly, exim, opensmtpd, postfix, qmail, sendmail  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, verizon, yahoo, zoho  # providers
+from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
 
 #: (name, detect) in dispatch order. Filled by the modules below as they land.
 DETECTORS: tuple[tuple[str, Detect], ...] = (
+    (mfilter.NAME, mfilter.detect),
+    (ezweb.NAME, ezweb.detect),
+    (kddi.NAME, kddi.detect),
+    (biglobe.NAME, biglobe.detect),
+    (notes.NAME, notes.detect),
+    (domino.NAME, domino.detect),
+    (x2.NAME, x2.detect),
     (amazonses.NAME, amazonses.detect),
     (amazonworkmail.NAME, amazonworkmail.detect),
     (googlegroups.NAME, googlegroups.detect),
