@@ -154,7 +154,6 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (ORANGE, "", "_107", R.BLOCKED),
     (ORANGE, "", "_108", R.BLOCKED),
     (ORANGE, "", "_510", R.BLOCKED),
-    (ORANGE, "", "_506", R.SPAMDETECTED),         # OFR_506 "mail rejete": content judged spam
     (ORANGE, "", "service refused, please try later", R.BLOCKED),
     (ORANGE, "", "boite du destinataire pleine", R.MAILBOXFULL),
     (ORANGE, "", "emetteur invalide", R.REJECTED),
