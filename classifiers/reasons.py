@@ -892,20 +892,26 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
 )
 
 
-def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...]
-             ) -> tuple[tuple[Reason, tuple[str, ...], tuple[tuple[str, ...], ...]], ...]:
-    """Split each row into plain phrases (one ``in`` test) and ``*`` phrases (parts in order)."""
-    out = []
+Entry = tuple[str, tuple[str, ...], Reason]
+
+
+def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...], ascii_only: bool
+             ) -> tuple[Entry, ...]:
+    """The rows flattened in precedence order into (first part, later parts, reason) entries:
+    a plain phrase has no later parts; ``*`` phrases are found part by part, in order."""
+    out: list[Entry] = []
     for reason, phrases in rows:
-        plain = tuple(unicodedata.normalize("NFKC", p) for p in phrases if "*" not in p)
-        gapped = tuple(tuple(unicodedata.normalize("NFKC", part) for part in p.split("*"))
-                       for p in phrases if "*" in p)
-        out.append((reason, plain, gapped))
+        for phrase in phrases:
+            if ascii_only and not phrase.isascii():
+                continue  # cannot occur in ASCII text
+            parts = tuple(unicodedata.normalize("NFKC", p) for p in phrase.split("*"))
+            out.append((parts[0], parts[1:], reason))
     return tuple(out)
 
 
-_COMPILED = _compile(PHRASES)
-_COMPILED_NDR = _compile(NDR_SENTENCES)
+_ROWS = _compile(PHRASES, ascii_only=False)
+_ROWS_ASCII = _compile(PHRASES, ascii_only=True)
+_NDR_ROWS = _compile(NDR_SENTENCES, ascii_only=False)
 # "550-5.7.1 " / "550 5.7.1 " repeated at the start of each line of a multi-line reply, and
 # bare "550-" continuation marks: noise inside a sentence once the first one is kept.
 _REPLY_PREFIX = re.compile(r"\b[245]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b ?")
@@ -923,25 +929,30 @@ def normalise_text(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
-def _in_order(text: str, parts: tuple[str, ...]) -> bool:
-    pos = 0
-    for part in parts:
-        found = text.find(part, pos)
-        if found < 0:
-            return False
-        pos = found + len(part)
-    return True
-
-
-def phrase_reason(diagnostic: str, rows=_COMPILED) -> Reason | None:
-    """The first reason in ``PHRASES`` order one of whose phrases occurs in ``diagnostic``."""
-    text = normalise_text(diagnostic)
-    if not text:
-        return None
-    for reason, plain, gapped in rows:
-        if any(p in text for p in plain) or any(_in_order(text, g) for g in gapped):
-            return reason
+def _first_match(text: str, entries: tuple[Entry, ...]) -> Reason | None:
+    """The reason of the first entry found in (normalised) ``text``; linear, no regex."""
+    for first, rest, reason in entries:
+        if first in text:
+            if not rest:
+                return reason
+            pos = text.find(first) + len(first)
+            for part in rest:
+                pos = text.find(part, pos)
+                if pos < 0:
+                    break
+                pos += len(part)
+            else:
+                return reason
     return None
+
+
+def _phrases(text: str) -> Reason | None:
+    return _first_match(text, _ROWS_ASCII if text.isascii() else _ROWS)
+
+
+def phrase_reason(diagnostic: str) -> Reason | None:
+    """The first reason in ``PHRASES`` order one of whose phrases occurs in ``diagnostic``."""
+    return _phrases(normalise_text(diagnostic))
 
 
 def status_of(status: str) -> str:
@@ -953,7 +964,7 @@ def _mailbox_or_filter(status: str, command: str, text: str) -> Reason:
     """"User unknown" words prove a missing mailbox only in reply to RCPT TO (or with a status
     that says so, or in the NDR's own sentence): after DATA, or with no command known, many
     servers (KDDI, docomo, appliances) use them for a recipient's filter."""
-    if command == "RCPT" or status in _USERUNKNOWN_STATUS or phrase_reason(text, _COMPILED_NDR):
+    if command == "RCPT" or status in _USERUNKNOWN_STATUS or _first_match(text, _NDR_ROWS):
         return R.USERUNKNOWN
     return R.FILTERED
 
@@ -968,7 +979,7 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
         return found
     if status in SPECIFIC_STATUS:
         return SPECIFIC_STATUS[status]
-    found = phrase_reason(text, _COMPILED_NDR) or phrase_reason(text)
+    found = _first_match(text, _NDR_ROWS) or _phrases(text)
     if found is R.USERUNKNOWN:
         return _mailbox_or_filter(status, command.upper(), text)
     if found is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import dragonfly, exchange2003, exim, opensmtpd, postfix, qmail, sendmail  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
-from . import mimecast, verizon, yahoo, zoho  # providers
+from . import mimecast, office365, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
@@ -31,6 +31,7 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (gmx.NAME, gmx.detect),
     (verizon.NAME, verizon.detect),
     (mimecast.NAME, mimecast.detect),
+    (office365.NAME, office365.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
