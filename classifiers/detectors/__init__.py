@@ -6,7 +6,7 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import dragonfly, exchange2003, exim, opensmtpd, postfix, qmail, sendmail  # MTA formats
+from . import dragonfly, exchange2003, exim, imailserver, opensmtpd, postfix, qmail, sendmail, trendmicro  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
@@ -32,13 +32,15 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (verizon.NAME, verizon.detect),
     (mimecast.NAME, mimecast.detect),
     (office365.NAME, office365.detect),
+    (exchange2003.NAME, exchange2003.detect),
+    (imailserver.NAME, imailserver.detect),
+    (trendmicro.NAME, trendmicro.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
     (dragonfly.NAME, dragonfly.detect),
     (qmail.NAME, qmail.detect),
     (opensmtpd.NAME, opensmtpd.detect),
-    (exchange2003.NAME, exchange2003.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
     (arf.NAME, arf.detect),
