@@ -6,7 +6,8 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import dragonfly, exchange2003, exim, imailserver, opensmtpd, postfix, qmail, sendmail, trendmicro  # MTA formats
+from . import dragonfly, exchange2003, exim, imailserver, opensmtpd, postfix, qmail  # MTA formats
+from . import sendmail, trendmicro  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
