@@ -163,17 +163,14 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (KDDI, "", ">: user unknown", R.USERUNKNOWN),
     (KDDI, "", "user unknown", R.USERUNKNOWN),
     (KDDI, "", "requested action not taken", R.FILTERED),
-    # NTT docomo: "550 Unknown user" at RCPT (5.1.1) is a missing mailbox; the same words
-    # after DATA are the user's reception settings (受信拒否設定), never a dead address
+    # NTT docomo: "550 Unknown user" at RCPT is a missing mailbox; the same words after DATA
+    # are the user's reception settings (受信拒否設定): the shared RCPT-only rule decides those
     (DOCOMO, "5.1.1", "", R.USERUNKNOWN),
     (DOCOMO, "5.2.0", "", R.FILTERED),
     (DOCOMO, "", "too much mail data", R.MAILBOXFULL),
     (DOCOMO, "", "too many recipients", R.TOOMANYCONN),
     (DOCOMO, "", "bad sequence of commands", R.SYNTAXERROR),
     (DOCOMO, "", "command parameter not implemented", R.SYNTAXERROR),
-    (DOCOMO, "5.0.0", "unknown user", R.REJECTED),
-    (DOCOMO, "", "unknown user", R.FILTERED),
-    (DOCOMO, "", "user unknown", R.FILTERED),
     # SoftBank
     (SOFTBANK, "", "user unknown", R.USERUNKNOWN),
     # OCN: "Recipient address rejected: Access denied" is the user's reception settings
