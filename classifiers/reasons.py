@@ -4,7 +4,8 @@
 
 1. a provider row (``providers.PROVIDER_ROWS``) for the remote host or recipient domain;
 2. a *specific* enhanced status (``SPECIFIC_STATUS``): 5.2.2 is a full mailbox whatever
-   the text says;
+   the text says (a "user unknown" status yields to words of the sender-side or transient
+   reasons in ``OVERRIDE_USERUNKNOWN_STATUS``: a dead address must be beyond doubt);
 3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
    phrases occurs in the lowercased diagnostic wins;
 4. the SMTP command a 5xx reply answered (``COMMAND_REASON``: a refusal of MAIL FROM is
@@ -446,6 +447,53 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "迷惑メール",                        # Japanese: junk mail
         "スパム",
     )),
+    (R.REJECTED, (
+        "<> invalid sender",
+        "sender address is not a valid",        # LINE WORKS: 553 ... rfc-5321 / rfc-5322 address
+        "sender address is unauthorized",       # LINE WORKS: 554 5.7.1
+        "can't determine purported responsible address",
+        "batv failed to verify",
+        "batv validation failure",
+        "backscatter protection detected an invalid or expired email address",
+        "bogus mail from",
+        "valid-address-filter",
+        "domain of sender address",
+        "email address is on senderfilterconfig list",
+        "emetteur invalide",                 # Orange
+        "empty envelope senders not allowed",
+        "envelope blocked",
+        "no third-party dsns",
+        "from: domain is invalid",
+        "fully qualified email address required",
+        "invalid sender",
+        "is not a registered gateway user",
+        "mail from not owned by user",
+        "mailfrom domain is listed in spamhaus",
+        "null sender is not allowed",
+        "returned mail not accepted here",
+        "rfc 1035 violation",
+        "sender address has null mx",
+        "sender domain is empty",
+        "sender domain listed at",
+        "sender email address rejected",
+        "sender is spammer",
+        "sender not pre-approved",
+        "sender rejected",
+        "sender verify failed",
+        "sender was rejected",
+        "sender address rejected",
+        "spam reporting address",
+        "syntax error: empty email address",
+        "rejected by batv defense",
+        "this server does not accept mail from",
+        "unsigned dsn for",
+        "unroutable sender address",
+        "you are not allowed to post to this mailing list",
+        "you are sending to/from an address that has been blacklisted",
+        "your email address has been blacklisted",
+        "domain * is a dead domain",
+        "sender * blacklisted",
+    )),
     (R.USERUNKNOWN, (
         "#5.1.1 bad address",
         "recipient address rejected.",          # Postfix, bare (no reason given)
@@ -574,53 +622,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "sending mta's poor reputation",
         "low reputation",
         "bad reputation",
-    )),
-    (R.REJECTED, (
-        "<> invalid sender",
-        "sender address is not a valid",        # LINE WORKS: 553 ... rfc-5321 / rfc-5322 address
-        "sender address is unauthorized",       # LINE WORKS: 554 5.7.1
-        "can't determine purported responsible address",
-        "batv failed to verify",
-        "batv validation failure",
-        "backscatter protection detected an invalid or expired email address",
-        "bogus mail from",
-        "valid-address-filter",
-        "domain of sender address",
-        "email address is on senderfilterconfig list",
-        "emetteur invalide",                 # Orange
-        "empty envelope senders not allowed",
-        "envelope blocked",
-        "no third-party dsns",
-        "from: domain is invalid",
-        "fully qualified email address required",
-        "invalid sender",
-        "is not a registered gateway user",
-        "mail from not owned by user",
-        "mailfrom domain is listed in spamhaus",
-        "null sender is not allowed",
-        "returned mail not accepted here",
-        "rfc 1035 violation",
-        "sender address has null mx",
-        "sender domain is empty",
-        "sender domain listed at",
-        "sender email address rejected",
-        "sender is spammer",
-        "sender not pre-approved",
-        "sender rejected",
-        "sender verify failed",
-        "sender was rejected",
-        "sender address rejected",
-        "spam reporting address",
-        "syntax error: empty email address",
-        "rejected by batv defense",
-        "this server does not accept mail from",
-        "unsigned dsn for",
-        "unroutable sender address",
-        "you are not allowed to post to this mailing list",
-        "you are sending to/from an address that has been blacklisted",
-        "your email address has been blacklisted",
-        "domain * is a dead domain",
-        "sender * blacklisted",
     )),
     (R.HOSTUNKNOWN, (
         "domain does not exist",
@@ -909,9 +910,15 @@ def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...], ascii_only: bool
     return tuple(out)
 
 
+#: Reasons whose words override a status that says "user unknown" (sisimai's pre-matches):
+#: "552 mailbox is over quota temporarily (#5.1.1)" is a full mailbox, not a dead one.
+OVERRIDE_USERUNKNOWN_STATUS = frozenset(
+    {R.MAILBOXFULL, R.HASMOVED, R.NORELAYING, R.REJECTED, R.BLOCKED, R.NOTACCEPT, R.SUSPEND})
+
 _ROWS = _compile(PHRASES, ascii_only=False)
 _ROWS_ASCII = _compile(PHRASES, ascii_only=True)
 _NDR_ROWS = _compile(NDR_SENTENCES, ascii_only=False)
+_OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN_STATUS)
 # "550-5.7.1 " / "550 5.7.1 " repeated at the start of each line of a multi-line reply, and
 # bare "550-" continuation marks: noise inside a sentence once the first one is kept.
 _REPLY_PREFIX = re.compile(r"\b[245]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b ?")
@@ -978,7 +985,10 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
     if found is not None:
         return found
     if status in SPECIFIC_STATUS:
-        return SPECIFIC_STATUS[status]
+        found = SPECIFIC_STATUS[status]
+        if found is R.USERUNKNOWN:
+            return _first_match(text, _OVERRIDE_ROWS) or found
+        return found
     found = _first_match(text, _NDR_ROWS) or _phrases(text)
     if found is R.USERUNKNOWN:
         return _mailbox_or_filter(status, command.upper(), text)

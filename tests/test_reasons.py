@@ -96,6 +96,12 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("5.7.30 REQUIRETLS needed", "5.7.30", "550", "", "", R.FAILEDSTARTTLS),
     ("554 5.6.1 media not supported", "5.6.1", "554", "", "", R.CONTENTERROR),
     ("status is taken bare even when written #5.2.2", "#5.2.2", "", "", "", R.MAILBOXFULL),
+    # a "user unknown" status yields to sender-side or transient words
+    ("552 sorry, mailbox a@example.org is over quota temporarily (#5.1.1)", "5.1.1", "552", "", "", R.MAILBOXFULL),
+    ("550 5.1.1 <a@example.org>: Sender address rejected: undeliverable address", "5.1.1", "550", "RCPT", "", R.REJECTED),
+    ("550 5.1.1 <a@example.org>: Relay access denied", "5.1.1", "550", "RCPT", "", R.NORELAYING),
+    # sender-side words outrank "user unknown" words
+    ("550 <s@example.net>: Sender address rejected: User unknown in local recipient table", "", "550", "RCPT", "", R.REJECTED),
     # generic status codes defer to phrases ...
     ("550 5.7.1 Relaying denied", "5.7.1", "550", "RCPT", "", R.NORELAYING),
     ("550 5.7.1 Message rejected as spam by Content Filtering", "5.7.1", "550", "", "", R.SPAMDETECTED),
