@@ -6,8 +6,8 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import dragonfly, exchange2003, exim, imailserver, opensmtpd, postfix, qmail  # MTA formats
-from . import sendmail, trendmicro  # MTA formats
+from . import dragonfly, exchange2003, exim, imailserver, mailfoundry, mailmarshal, opensmtpd  # MTA formats
+from . import postfix, qmail, sendmail, trendmicro  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
@@ -36,6 +36,8 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (exchange2003.NAME, exchange2003.detect),
     (imailserver.NAME, imailserver.detect),
     (trendmicro.NAME, trendmicro.detect),
+    (mailmarshal.NAME, mailmarshal.detect),
+    (mailfoundry.NAME, mailfoundry.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
