@@ -139,7 +139,21 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (GODADDY, "", "ipblk", R.BLOCKED),
     (GODADDY, "", "ib401", R.BLOCKED),
     (GODADDY, "", "isp quota exceeded", R.MAILBOXFULL),
-    # Facebook
+    # Facebook: postmaster.facebook.com/response_codes (RCP/MSG/POL/DNS/CON codes)
+    (FACEBOOK, "", "rcp-p1", R.USERUNKNOWN),        # recipient address does not exist
+    (FACEBOOK, "", "rcp-p2", R.FILTERED),           # recipient preferences prevent delivery
+    (FACEBOOK, "", "rcp-p3", R.FILTERED),           # recipient privacy settings blocked it
+    (FACEBOOK, "", "rcp-t1", R.SUSPEND),            # recipient temporarily unavailable
+    (FACEBOOK, "", "msg-p1", R.MESGTOOBIG),
+    (FACEBOOK, "", "msg-p2", R.CONTENTERROR),       # attachment type not accepted
+    (FACEBOOK, "", "msg-p3", R.CONTENTERROR),       # duplicated once-only header field
+    (FACEBOOK, "", "msg-t1", R.TOOMANYCONN),        # too many recipients on the message
+    (FACEBOOK, "", "pol-p", R.BLOCKED),             # policy: PBL, IP no longer accepted ...
+    (FACEBOOK, "", "pol-t", R.BLOCKED),             # not accepting mail from this server now
+    (FACEBOOK, "", "dns-p", R.REJECTED),            # MAIL FROM domain or reverse DNS missing
+    (FACEBOOK, "", "dns-t", R.REJECTED),
+    (FACEBOOK, "", "con-t1", R.SYSTEMERROR),        # their server has too many connections
+    (FACEBOOK, "", "con-t", R.TOOMANYCONN),         # yours has too many connections open
     (FACEBOOK, "", "rcpt: ", R.USERUNKNOWN),
     # Orange / France Telecom (wanadoo): codes after the French/English text
     (ORANGE, "", "adresse d au moins un destinataire invalide", R.USERUNKNOWN),

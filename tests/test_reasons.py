@@ -201,6 +201,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 5.7.606 Access denied, banned sending IP", "5.7.606", "550", "", "outlook-com.olc.protection.outlook.com", R.BLOCKED),
     ("550 5.4.1 Recipient address rejected: Access denied", "5.4.1", "550", "RCPT", "example-com.mail.protection.outlook.com", R.USERUNKNOWN),
     ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "5.1.10", "550", "", "tyzpr01mb1234.apcprd01.prod.exchangelabs.com", R.USERUNKNOWN),
+    ("550 5.1.1 RCP-P2 http://postmaster.facebook.com/response_codes#rcp Refused due to recipient preferences", "5.1.1", "550", "RCPT", "mx.facebook.com", R.FILTERED),
+    ("550 5.7.1 POL-P2 http://postmaster.facebook.com/response_codes#pol Facebook will no longer accept mail from your mail server", "5.7.1", "550", "", "msgin.t.facebook.com", R.BLOCKED),
     ("554 5.7.1 [2] Message rejected under suspicion of SPAM", "5.7.1", "554", "", "mx.yandex.ru", R.SPAMDETECTED),
     ("550 Mailbox not found", "", "550", "", "mx1.qq.com", R.USERUNKNOWN),
     ("550 Ip frequency limited", "", "550", "", "mx1.qq.com", R.SPEEDING),
