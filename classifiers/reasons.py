@@ -229,6 +229,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     (R.MESGTOOBIG, (
         "exceeded maximum inbound message size",
         "max message size exceeded",
+        "mail size limit exceeded",          # 1&1 / IONOS
         "message file too big",
         "message length exceeds administrative limit",
         "message size exceeds fixed limit",

@@ -134,6 +134,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("Mailbox is FULL", "", "", "", "", R.MAILBOXFULL),
     ("mailbox for a@example.com is full", "", "", "", "", R.MAILBOXFULL),
     ("Message size exceeds fixed maximum message size", "", "", "", "", R.MESGTOOBIG),
+    ("Mail size limit exceeded. For explanation visit http://postmaster.1and1.com/en/error-messages", "", "", "", "mx.kundenserver.de", R.MESGTOOBIG),
     ("552 Message header size exceeds limit", "", "552", "", "", R.EXCEEDLIMIT),
     ("552 Error: message too large", "", "552", "DATA", "", R.MESGTOOBIG),
     ("550 user suspended", "", "550", "", "", R.SUSPEND),

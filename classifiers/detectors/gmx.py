@@ -7,7 +7,8 @@
     5.1.1 <kijitora@example.jp>... User Unknown
 
 1&1 writes the block on one line: "SMTP error from remote server for TEXT command, host:
-smtp-in.example.fr (192.0.2.1) reason: 550 5.2.0 ...".
+smtp-in.example.fr (192.0.2.1) reason: 550 5.2.0 ...", or, for its own refusals, the bare
+address followed by "For the following reason:" and its words ("Mail size limit exceeded").
 """
 from __future__ import annotations
 
@@ -27,22 +28,24 @@ _COMMAND = re.compile(r"(?:after|for) (RCPT|MAIL|DATA|TEXT|EHLO|HELO|CONNECT)\b"
 _COMMANDS = {"TEXT": "DATA", "CONNECT": "CONN"}
 _HOST = re.compile(r"host:\s{0,4}([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
 _REASON = "reason:"
+_OWN_REASON = "For the following reason:"
 
 
 def detect(msg: Message) -> Detection | None:
     text = msg.text
     end = text.find(_END)
-    if end == -1 or _ERROR not in text[:end]:
+    if end == -1 or (_ERROR not in text[:end] and _OWN_REASON not in text[:end]):
         return None
     findings: list[Finding] = []
     recipient, lines = "", []
     for line in text[:end].split("\n"):
         stripped = line.strip()
-        if stripped.endswith(":") and "@" in stripped and " " not in stripped:
+        address = normalise(stripped.rstrip(":")) if "@" in stripped and " " not in stripped else ""
+        if address:
             if recipient:
                 findings.append(_finding(recipient, lines))
-            recipient, lines = normalise(stripped[:-1]), []
-        elif recipient and stripped:
+            recipient, lines = address, []
+        elif recipient and stripped and stripped != _OWN_REASON:
             lines.append(stripped)
     if recipient:
         findings.append(_finding(recipient, lines))
