@@ -16,6 +16,7 @@ _KIND_REASON = {Kind.DELIVERED: Reason.DELIVERED, Kind.COMPLAINT: Reason.FEEDBAC
                 Kind.AUTOREPLY: Reason.VACATION}
 #: Per-recipient actions that are no failure, in a report that may mix them with failures.
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+_UNDECIDED = frozenset({Reason.UNDEFINED, Reason.ONHOLD})
 _MAX_DIAGNOSTIC = 1000
 #: Header fields of the NDR that may carry a VERP-encoded return path, in order of trust.
 _VERP_FIELDS = ("x-original-to", "delivered-to", "to", "envelope-to", "x-envelope-to")
@@ -93,6 +94,9 @@ def to_outcome(finding: Finding, kind: Kind, verp: str = "") -> Outcome | None:
     else:
         reason = _KIND_REASON.get(kind) or finding.reason or reason_for(
             diagnostic, status, reply_code, command, host)
+        if action == "delayed" and (reason in _UNDECIDED or not diagnostic
+                                    and (not status or status.endswith(".0"))):
+            reason = Reason.EXPIRED  # still queued, nothing more specific said: sisimai's rule
     hard = (kind is Kind.BOUNCE and action not in _SUCCESS_ACTIONS and action != "delayed"
             and is_hard(reason, status, reply_code))
     return Outcome(

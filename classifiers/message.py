@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from . import mime
 from .text import decode_header_value, html_to_text
 
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
-_CONTINUATION = re.compile(r"[ \t]")
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _PLAIN_TYPES = frozenset({"text/plain", "text/x-plain", "text/enriched"})
 _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
@@ -33,19 +31,24 @@ class Headers:
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = items or []
-        self._index: dict[str, list[str]] = {}
-        for name, value in self._items:
-            self._index.setdefault(name.lower(), []).append(value)
+        self._index: dict[str, list[str]] | None = None  # built on first lookup
+
+    def _lookup(self) -> dict[str, list[str]]:
+        if self._index is None:
+            self._index = {}
+            for name, value in self._items:
+                self._index.setdefault(name.lower(), []).append(value)
+        return self._index
 
     def get(self, name: str, default: str = "") -> str:
-        values = self._index.get(name.lower())
+        values = self._lookup().get(name.lower())
         return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._index.get(name.lower(), ()))
+        return list(self._lookup().get(name.lower(), ()))
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        return isinstance(name, str) and name.lower() in self._lookup()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -128,15 +131,20 @@ def parse(raw: bytes) -> Message:
 
 def parse_fields(text: str) -> list[Headers]:
     """Blocks of ``Name: value`` fields separated by blank lines (folded lines joined)."""
-    blocks: list[Headers] = []
+    return [Headers(items) for items in field_blocks(text)]
+
+
+def field_blocks(text: str) -> list[list[tuple[str, str]]]:
+    """``parse_fields`` as plain lists of (name, value); lines that are no field are skipped."""
+    blocks: list[list[tuple[str, str]]] = []
     items: list[tuple[str, str]] = []
     for line in text.split("\n"):
         if not line.strip():
             if items:
-                blocks.append(Headers(items))
+                blocks.append(items)
                 items = []
             continue
-        if items and _CONTINUATION.match(line):
+        if items and line[0] in " \t":
             name, value = items[-1]
             items[-1] = (name, f"{value} {line.strip()}")
             continue
@@ -144,7 +152,7 @@ def parse_fields(text: str) -> list[Headers]:
         if match:
             items.append((match.group(1), match.group(2).strip()))
     if items:
-        blocks.append(Headers(items))
+        blocks.append(items)
     return blocks
 
 
@@ -166,10 +174,10 @@ def dsn_blocks(text: str) -> tuple[Headers, tuple[Headers, ...]]:
     """
     per_message: list[tuple[str, str]] = []
     recipients: list[Headers] = []
-    for block in parse_fields(text):
+    for block in field_blocks(text):
         current: list[tuple[str, str]] = []
         names: set[str] = set()
-        for name, value in block.items():
+        for name, value in block:
             key = name.lower()
             if key in _RECIPIENT_OPENERS and current and (
                     key in names or not names & _RECIPIENT_FIELDS):
@@ -193,10 +201,8 @@ def _flush(items: list[tuple[str, str]], names: set[str], per_message: list[tupl
 
 def parse_header_block(text: str) -> Headers:
     """The header fields at the start of ``text`` (up to the first blank line), decoded."""
-    blocks = parse_fields(text.split("\n\n", 1)[0])
-    if not blocks:
-        return Headers()
-    return Headers([(name, decode_header_value(value)) for name, value in blocks[0].items()])
+    head = text.split("\n\n", 1)[0]
+    return Headers([(name, decode_header_value(value)) for name, value in mime.text_fields(head)])
 
 
 class _Walker:
@@ -245,14 +251,12 @@ class _Walker:
 
     def body_text(self) -> str:
         """Prose of the NDR: text/plain leaves, else text/html leaves as text, else all text."""
-        def texts(kinds: tuple[str, ...]) -> Iterator[str]:
-            return (p.text for p in self.parts if p.content_type in kinds)
         # A multipart whose boundary is missing or wrong stays a leaf: read it as plain text.
         plain = "\n".join(p.text for p in self.parts if p.content_type in _PLAIN_TYPES
                           or p.content_type.startswith("multipart/"))
         if plain.strip():
             return plain
-        html = "\n".join(html_to_text(t) for t in texts(("text/html",)))
+        html = "\n".join(html_to_text(p.text) for p in self.parts if p.content_type == "text/html")
         if html.strip():
             return html
         return "\n".join(p.text for p in self.parts if p.content_type not in _ORIGINAL_TYPES)

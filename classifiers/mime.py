@@ -25,6 +25,14 @@ MAX_FIELDS = 2000
 # blanks and then something), up to and including the line end. Linear: no overlapping runs.
 _FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:([^\n]*(?:\n[ \t]+[^ \t\n][^\n]*)*)\n?")
 _FOLDING = re.compile(rb"[ \t]*\n[ \t]*")
+_PARAMETER_LINE = re.compile(rb"[A-Za-z0-9_.*-]{1,80}=")
+# The same field grammar for the fast path over a decoded header block.
+_FIELD_LINE = re.compile(r"^([!-9;-~]{1,200})[ \t]*:([^\n]*(?:\n[ \t]+[^ \t\n][^\n]*)*)",
+                         re.MULTILINE)
+_FOLDING_STR = re.compile(r"[ \t]*\n[ \t]*")
+_BLANKISH_LINE = re.compile(r"\n[ \t]+(?:\n|$)")
+#: Header blocks up to this size take the fast path.
+MAX_CLEAN_HEADER = 1024 * 1024
 #: A field value longer than this is cut (endless folding).
 MAX_VALUE = 64 * 1024
 _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
@@ -102,14 +110,24 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     The header ends at the first blank line, or at the first line that is neither a field nor
     a continuation (a defect real mail has), which then starts the body.
     """
+    fast = _split_clean_header(data)
+    if fast is not None:
+        return fast
     fields: list[tuple[str, str]] = []
     pos, size = 0, len(data)
     while pos < size:
         match = _FIELD.match(data, pos)
         if match is None:
             end = data.find(b"\n", pos)
-            if not data[pos:end if end != -1 else size].strip(b" \t"):  # a blank line
+            line = data[pos:end if end != -1 else size].strip(b" \t")
+            if not line:  # a blank line
                 return fields, data[end + 1:] if end != -1 else b""
+            if fields and fields[-1][1].endswith(";") and _PARAMETER_LINE.match(line):
+                # A parameter folded without the leading blank: 'boundary="..."' alone.
+                name, value = fields[-1]
+                fields[-1] = (name, f"{value} {_str(line)}")
+                pos = end + 1 if end != -1 else size
+                continue
             return fields, data[pos:]
         pos = match.end()
         if len(fields) < MAX_FIELDS:
@@ -120,6 +138,36 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
                 value = _FOLDING.sub(b" ", value)
             fields.append((_str(match.group(1)), _str(value.strip())))
     return fields, b""
+
+
+def _split_clean_header(data: bytes) -> tuple[list[tuple[str, str]], bytes] | None:
+    """``split_header`` for the usual case, all in C: a header block of well-formed fields
+    ending at a blank line. None when the block has any defect (the line loop handles it)."""
+    end = data.find(b"\n\n")
+    if end == -1 or end > MAX_CLEAN_HEADER:
+        return None
+    head = data[:end].decode("ascii", "surrogateescape")
+    if _BLANKISH_LINE.search(head):
+        return None
+    fields = text_fields(head)
+    lines = head.count("\n") + 1 - head.count("\n ") - head.count("\n\t")
+    if len(fields) != lines or len(fields) > MAX_FIELDS:
+        return None
+    return fields, data[end + 2:]
+
+
+def text_fields(head: str) -> list[tuple[str, str]]:
+    """Every well-formed field (unfolded) of a header block given as text; other lines are
+    skipped. At most MAX_FIELDS (+1, so callers can tell) fields, values cut at MAX_VALUE."""
+    fields: list[tuple[str, str]] = []
+    for name, value in _FIELD_LINE.findall(head):
+        if len(value) > MAX_VALUE:
+            value = value[:MAX_VALUE]
+        fields.append((name, _FOLDING_STR.sub(" ", value).strip() if "\n" in value
+                       else value.strip()))
+        if len(fields) > MAX_FIELDS:
+            break
+    return fields
 
 
 def _str(raw: bytes) -> str:

@@ -1,9 +1,9 @@
 """Bytes to text for mail that lies about its charset: declared charset first, then sniffing."""
 from __future__ import annotations
 
+import binascii
 import codecs
 import re
-from email.header import decode_header
 
 # Charset labels real mail uses, mapped to the Python codec that decodes what they really carry
 # (Shift_JIS mail is nearly always CP932; ISO-2022-JP often carries half-width kana / NEC
@@ -23,6 +23,8 @@ _ESC_JIS = re.compile(rb"\x1b\$[@B]|\x1b\(J|\x1b\(I")
 # Sniffing order for 8-bit text: strict UTF-8 (rarely valid by accident), then EUC-JP (its
 # strict byte pairs reject CP932 text), then CP932, then Windows Latin-1.
 _SNIFF_ORDER = ("utf-8", "euc_jis_2004", "cp932", "cp1252")
+#: Codecs that decode any byte string, so they prove nothing about the bytes.
+_SINGLE_BYTE = frozenset({"cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp1251", "koi8-r"})
 
 
 def codec_for(charset: str | None) -> str:
@@ -38,38 +40,119 @@ def codec_for(charset: str | None) -> str:
         return ""
 
 
-def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Decode ``data``: the declared charset when it fits, else the first that does; never raises."""
+def decode_bytes(data: bytes, charset: str | None = None, strict: bool = False) -> str | None:
+    """Decode ``data``: the declared charset when it fits, else the first that does.
+
+    Never raises: when nothing fits exactly, the first candidate decodes with replacement
+    characters, or, with ``strict``, the result is None.
+    """
     if _ESC_JIS.search(data):
-        return _decode_first(data, ("iso2022_jp_ext", "iso2022_jp_2"))
+        found = _decode_first(data, ("iso2022_jp_ext", "iso2022_jp_2"), strict=True)
+        return found if found is not None else jis_as_cp932(data, strict)
     if data.isascii():
         return data.decode("ascii")
     declared = codec_for(charset)
     order = ("utf-8",) + ((declared,) if declared and declared != "utf-8" else ()) + _SNIFF_ORDER[1:]
-    return _decode_first(data, order)
+    return _decode_first(data, order, strict)
 
 
-def _decode_first(data: bytes, order: tuple[str, ...]) -> str:
+_JIS_SEGMENT = re.compile(rb"\x1b(\$[@B]|\([BJI])([^\x1b]*)")
+
+
+def jis_as_cp932(data: bytes, strict: bool = False) -> str | None:
+    """ISO-2022-JP as Windows mailers write it (CP50220: NEC row 13 "①㈱", IBM extensions
+    "髙﨑", which no ISO-2022-JP codec knows): each JIS X 0208 pair becomes its Shift_JIS
+    bytes, half-width kana its 8-bit byte, and the whole is read as CP932."""
+    out = bytearray()
+    pos = 0
+    for match in _JIS_SEGMENT.finditer(data):
+        out += data[pos:match.start()]
+        pos = match.end()
+        mode, segment = match.group(1), match.group(2)
+        if mode == b"(I":
+            out += bytes(b | 0x80 if 0x21 <= b <= 0x5F else b for b in segment)
+        elif mode in (b"$@", b"$B"):
+            out += _jis0208_as_sjis(segment)
+        else:
+            out += segment
+    out += data[pos:]
+    try:
+        return out.decode("cp932")
+    except UnicodeDecodeError:
+        return None if strict else out.decode("cp932", errors="replace")
+
+
+def _jis0208_as_sjis(segment: bytes) -> bytes:
+    """JIS X 0208 byte pairs as Shift_JIS; bytes outside a pair (a stray newline) kept."""
+    out = bytearray()
+    i, size = 0, len(segment)
+    while i < size:
+        j1 = segment[i]
+        j2 = segment[i + 1] if i + 1 < size else 0
+        if not (0x21 <= j1 <= 0x7E and 0x21 <= j2 <= 0x7E):
+            out.append(j1)
+            i += 1
+            continue
+        out.append((j1 + 1) // 2 + (0x70 if j1 <= 0x5E else 0xB0))
+        out.append(j2 + (0x1F + (j2 >= 0x60) if j1 % 2 else 0x7E))
+        i += 2
+    return bytes(out)
+
+
+def _decode_first(data: bytes, order: tuple[str, ...], strict: bool = False) -> str | None:
     for codec in order:
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode(order[0] if order else "utf-8", errors="replace")
+    return None if strict else data.decode(order[0] if order else "utf-8", errors="replace")
+
+
+# An RFC 2047 encoded word: =?charset?B|Q?text?= (charset may carry *language).
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,40})\?([BbQq])\?([^?\s]{0,2000})\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t\n]+(?==\?)")
 
 
 def decode_header_value(value: str) -> str:
-    """Decode RFC 2047 encoded words (and raw 8-bit bytes smuggled as surrogates) to text."""
+    """Decode RFC 2047 encoded words (and raw 8-bit bytes smuggled as surrogates) to text.
+
+    Lenient: undecodable words stay as written, whitespace between adjacent encoded words
+    is dropped (RFC 2047 section 6.2), a word's bytes are decoded with the charset it names
+    or, if that fails, whatever fits (``decode_bytes``).
+    """
     if "=?" not in value:
         return _unsmuggle(value)
-    try:
-        chunks = decode_header(value)
-    except Exception:  # malformed encoded words: keep the text as it stands
-        return _unsmuggle(value)
+    value = _BETWEEN_WORDS.sub(r"\1", value)
     out: list[str] = []
-    for chunk, charset in chunks:
-        out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else _unsmuggle(chunk))
+    pos = 0
+    for match in _ENCODED_WORD.finditer(value):
+        out.append(_unsmuggle(value[pos:match.start()]))
+        out.append(_encoded_word(*match.groups()) or match.group(0))
+        pos = match.end()
+    out.append(_unsmuggle(value[pos:]))
     return "".join(out)
+
+
+def _encoded_word(charset: str, encoding: str, text: str) -> str:
+    try:
+        raw = text.encode("ascii")
+        if encoding in "Bb":
+            raw = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+        else:
+            raw = binascii.a2b_qp(raw, header=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return ""
+    charset = charset.split("*", 1)[0]
+    codec = codec_for(charset)
+    if codec and codec not in _SINGLE_BYTE and not _ESC_JIS.search(raw):
+        try:
+            return raw.decode(codec)  # an encoded word's label is rarely wrong
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(raw) - 3:  # a word cut inside its last character
+                return raw.decode(codec, "replace")
+        except LookupError:
+            pass
+    return decode_bytes(raw, charset) or ""
 
 
 def _unsmuggle(value: str) -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up time; only type checkers need Any
+if TYPE_CHECKING:
+    from typing import Any
 
 from ..message import Message
 from ..model import Kind, Reason

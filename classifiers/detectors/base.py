@@ -8,7 +8,7 @@ from that through the shared tables, unless the format itself names the reason (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from ..message import Message
 from ..model import Kind, Reason

@@ -87,7 +87,8 @@ def finding(block: Headers, prose: str, multi: bool) -> Finding:
     diagnostic = type_stripped(block.get("diagnostic-code"))
     action = action_of(block)
     if not diagnostic and action not in SUCCESS_ACTIONS:
-        diagnostic = prose_about(prose, recipient, multi)
+        # A delay notice's prose is boilerplate about delays: only the recipient's own line.
+        diagnostic = prose_about(prose, recipient, multi or action == "delayed")
     status = block.get("status").split()
     return Finding(
         recipient=recipient, diagnostic=diagnostic, status=status[0] if status else "",
@@ -104,6 +105,8 @@ def prose_about(prose: str, recipient: str, multi: bool) -> str:
             start = prose.rfind("\n\n", 0, at) + 1
             end = prose.find("\n\n", at + len(recipient))
             paragraph = prose[start:end if end != -1 else len(prose)]
-            if len(paragraph.strip()) > len(recipient) + 8:
+            rest = paragraph[:at - start] + paragraph[at - start + len(recipient):]
+            words = [w for w in rest.split() if any(c.isalpha() for c in w)]
+            if len(words) >= 3:  # more than the address and a word or two
                 return paragraph[:_PROSE_LIMIT]
     return "" if multi else prose[:_PROSE_LIMIT]
