@@ -76,6 +76,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (MICROSOFT, "4.7.650", "", R.BADREPUTATION),
     (MICROSOFT, "5.7.509", "", R.AUTHFAILURE),      # DMARC reject
     (MICROSOFT, "5.7.515", "", R.AUTHFAILURE),
+    (MICROSOFT, "5.4.1", "relay access denied", R.NORELAYING),  # domain not hosted here
     (MICROSOFT, "5.4.1", "access denied", R.USERUNKNOWN),   # directory-based edge blocking
     (MICROSOFT, "5.1.10", "", R.USERUNKNOWN),       # recipient not found by SMTP address lookup
     (MICROSOFT, "5.2.2", "", R.MAILBOXFULL),
@@ -89,12 +90,15 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     # Zoho
     (ZOHO, "", "unusual sending activity", R.BLOCKED),
     (ZOHO, "", "mail rejected by recipient's policy", R.FILTERED),
+    (ZOHO, "", "relaying disallowed", R.NORELAYING),     # "invalid domain": not hosted at Zoho
     # Yandex
     (YANDEX, "", "policy rejection on the target address", R.FILTERED),
     (YANDEX, "", "message rejected under suspicion of spam", R.SPAMDETECTED),
     (YANDEX, "", "this user doesn't have a yandex", R.USERUNKNOWN),
+    (YANDEX, "", "no such user", R.USERUNKNOWN),          # said at RCPT, never a filter
     # mail.ru: help.mail.ru/mail/postmaster/errors
     (MAILRU, "", "account is disabled", R.SUSPEND),
+    (MAILRU, "", "is unavailable: user not found", R.USERUNKNOWN),
     (MAILRU, "", "spam message rejected", R.SPAMDETECTED),
     (MAILRU, "", "message rejected. please visit http://help.mail.ru", R.BLOCKED),
     # GMX / WEB.DE / 1&1 (IONOS)
