@@ -6,8 +6,9 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import dragonfly, exchange2003, exim, imailserver, mailfoundry, mailmarshal, opensmtpd  # MTA formats
-from . import postfix, qmail, sendmail, trendmicro  # MTA formats
+from . import apachejames, dragonfly, exchange2003, exim, fml, imailserver, mailfoundry  # MTA formats
+from . import mailmarshal, opensmtpd, postfix, qmail, sendmail, trendmicro, x1  # MTA formats
+from . import x3, x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
@@ -38,12 +39,17 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (trendmicro.NAME, trendmicro.detect),
     (mailmarshal.NAME, mailmarshal.detect),
     (mailfoundry.NAME, mailfoundry.detect),
+    (x1.NAME, x1.detect),
+    (x3.NAME, x3.detect),
+    (x6.NAME, x6.detect),
+    (fml.NAME, fml.detect),
     (postfix.NAME, postfix.detect),
     (sendmail.NAME, sendmail.detect),
     (exim.NAME, exim.detect),
     (dragonfly.NAME, dragonfly.detect),
     (qmail.NAME, qmail.detect),
     (opensmtpd.NAME, opensmtpd.detect),
+    (apachejames.NAME, apachejames.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
     (arf.NAME, arf.detect),

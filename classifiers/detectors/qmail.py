@@ -18,7 +18,8 @@ from .smtptext import command_of, finding, join_reply
 NAME = "qmail"
 
 _MARKERS = ("This is the qmail-send program", "I'm afraid I wasn't able to deliver your message",
-            "I wasn't able to deliver your message to the following addresses")
+            "I wasn't able to deliver your message to the following addresses",
+            "\n--- Below this line is a copy of the message.")  # qmail-send's separator itself
 _COPY = ("\n--- Below this line is a copy of the message", "\n--- Enclosed is a copy of the message",
          "\n--- Below this line is the original message")
 _RECIPIENT = re.compile(r"^<([^<>\s]{1,512}@[^<>\s]{1,512})>:[ \t]*$")

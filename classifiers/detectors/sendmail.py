@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..address import find_addresses, normalise
-from ..message import Headers, Message, parse_header_block
+from ..message import Headers, Message, parse, parse_header_block
 from ..model import Kind
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
@@ -24,7 +24,7 @@ NAME = "sendmail"
 
 _SUBJECTS = ("returned mail:", "postmaster notify:", "warning: could not send message")
 _TRANSCRIPT = "----- Transcript of session follows -----"
-_FATAL = "----- The following addresses had permanent fatal errors -----"
+_FATAL = "The following addresses had permanent"  # "... fatal errors -----", "... delivery errors"
 _UNSENT = ("----- Unsent message follows -----", "----- Original message follows -----",
            "----- Message header follows -----")
 _TALKING = re.compile(r"^\.{0,3} ?[Ww]hile talking to ([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
@@ -34,6 +34,7 @@ _VERDICT = re.compile(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3
                       r"<([^<>\s]{1,256}@[^<>\s]{1,256})>\.\.\. ?(.*)$")
 # Its verdict on a whole host (V5): "421 example.com (smtp)... Deferred: Connection timed out"
 _HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \([a-z]{1,20}\)\.\.\. ")
+_BARE = re.compile(r"^[245][0-9][0-9][ -]")
 _STATUS_PREFIX = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ")
 
 
@@ -55,16 +56,22 @@ class _Reply:
 class _Transcript:
     replies: list[_Reply] = field(default_factory=list)
     verdicts: dict[str, tuple[str, _Reply | None]] = field(default_factory=dict)
+    bare: list[str] = field(default_factory=list)  # "550 sorry, no mailbox here by that name"
     hosts: dict[str, str] = field(default_factory=dict)  # "421 example.com (smtp)... Deferred"
 
 
-def detect(msg: Message) -> Detection | None:
+def detect(msg: Message, nested: bool = False) -> Detection | None:
     text = msg.text
     if not (msg.subject.strip().lower().startswith(_SUBJECTS) or _TRANSCRIPT in text
             or _FATAL in text):
         return None
     transcript = read_transcript(_section(text, _TRANSCRIPT))
     blocks = dsn_blocks(msg)
+    if not blocks and not nested and _is_report(msg.original_headers):
+        # A gateway wrapped Sendmail's report: the attached message is the real one.
+        inner = detect(parse(msg.original_text.encode("utf-8", "surrogateescape")), nested=True)
+        if inner is not None and inner.findings:
+            return inner
     if blocks:
         findings = [_from_block(b, transcript) for b in blocks]
     else:
@@ -72,6 +79,11 @@ def detect(msg: Message) -> Detection | None:
                     for a in _recipients(text, transcript, msg)]
     kind = Kind.DELAY if findings and all(f.action == "delayed" for f in findings) else Kind.BOUNCE
     return Detection(kind=kind, findings=tuple(findings))
+
+
+def _is_report(headers: Headers) -> bool:
+    return ("report-type=delivery-status" in headers.get("content-type").lower()
+            or "mailer-daemon" in headers.get("from").lower())
 
 
 def _section(text: str, marker: str) -> str:
@@ -125,6 +137,8 @@ def read_transcript(section: str) -> _Transcript:
         mailer = _HOST_VERDICT.match(line)
         if mailer:
             out.hosts.setdefault(mailer.group(2).lower(), line)
+        elif _BARE.match(line):
+            out.bare.append(line)
     return out
 
 
@@ -145,7 +159,8 @@ def _from_transcript(recipient: str, transcript: _Transcript, dsn_diagnostic: st
     if reply is not None:
         return finding(recipient, reply.text, status=status, command=reply.command,
                        remote_mta=reply.host or remote, action=action)
-    verdict = verdict or transcript.hosts.get(key.rpartition("@")[2], "")
+    verdict = (verdict or transcript.hosts.get(key.rpartition("@")[2], "")
+               or (transcript.bare[-1] if transcript.bare and not transcript.replies else ""))
     # "X-Unix; 77" or nothing: Sendmail's own verdict line says more.
     words = dsn_diagnostic if reply_code_in(dsn_diagnostic) or not verdict else verdict
     return finding(recipient, words, status=status, remote_mta=remote, action=action)
@@ -167,7 +182,7 @@ def _same_line(text: str) -> str:
 def _recipients(text: str, transcript: _Transcript, msg: Message) -> list[str]:
     """Without a DSN: the fatal-errors list, the verdicts, else the returned message's To."""
     listed = [a.lower() for line in _section(text, _FATAL).split("\n")
-              if line.startswith("<") for a in find_addresses(line)]
+              if not line.strip().startswith("(") for a in find_addresses(line)]
     found = list(dict.fromkeys(listed + list(transcript.verdicts)))
     if found:
         return found
