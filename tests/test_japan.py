@@ -1,0 +1,68 @@
+"""Japanese mail details the fixture rows cannot show: charsets Windows mailers write, the
+provider host an NDR names, and the stock-sentence lookup the Japanese detectors share."""
+from __future__ import annotations
+
+import pytest
+
+from classifiers import Reason, classify
+from classifiers.detectors.base import stock_reason
+from classifiers.engine import host_name
+from classifiers.message import parse
+from classifiers.text import decode_bytes
+
+# ISO-2022-JP as Windows writes it (CP50220): NEC row 13 and NEC-selected IBM extensions
+# inside ESC $ B, which the standard codecs reject.
+JIS_CASES = [
+    (b"\x1b$B-!\x1b(B", "①"),                                   # NEC row 13: circled one
+    (b"\x1b$B-j\x1b(B", "㈱"),                                  # NEC row 13: parenthesised kabu
+    (b"\x1b$B|b\x1b(B", "\u9ad9"),                                # NEC-selected IBM ext: 髙
+    (b"\x1b$B%a!<%k\x1b(B \x1b(I6E\x1b(B ok", "メール ｶﾅ ok"),    # plain JIS + half-width kana
+    (b"Subject \x1b$B%a!<%k-!\x1b(B\nnext", "Subject メール①\nnext"),
+]
+
+
+@pytest.mark.parametrize("raw,text", JIS_CASES)
+def test_iso2022jp_with_windows_extensions(raw: bytes, text: str) -> None:
+    assert decode_bytes(raw, "ISO-2022-JP") == text
+
+
+def test_undecodable_jis_is_replaced_or_refused() -> None:
+    raw = b"\x1b$B)!\x1b(B"  # row 9: unassigned in JIS X 0208 and in CP932
+    assert decode_bytes(raw, "ISO-2022-JP", strict=True) is None
+    assert "\ufffd" in decode_bytes(raw, "ISO-2022-JP")
+
+
+def test_nec_characters_reach_the_detector() -> None:
+    """An au one net notice whose Japanese line carries "①" is still read, not mangled."""
+    jis = "送信先のメールボックスが一杯のため".encode("iso2022_jp").replace(b"\x1b(B", b"-!\x1b(B")
+    body = jis + (b"\n\nYour mail sent on: Thu, 16 Oct 2025 21:45:22 +0900\n"
+                  b"     Could not be delivered to: <box@example.dion.ne.jp>\n"
+                  b"     As their mailbox is full.\n")
+    raw = (b"From: no-reply@example.dion.ne.jp\nReply-To: no-reply@app.auone-net.jp\n"
+           b"Subject: mail\nContent-Type: text/plain; charset=ISO-2022-JP\n\n" + body)
+    assert parse(raw).text.startswith("送信先のメールボックスが一杯のため①\n")
+    report = classify(raw)
+    assert report.decoded_by == "kddi"
+    assert [(o.recipient, o.reason) for o in report.outcomes] == [
+        ("box@example.dion.ne.jp", Reason.MAILBOXFULL)]
+
+
+@pytest.mark.parametrize("remote,host", [
+    ("dns; lsean.ezweb.ne.jp. (27.85.176.228, the server for the domain ezweb.ne.jp.)",
+     "lsean.ezweb.ne.jp"),
+    ("mfsmax.docomo.ne.jp", "mfsmax.docomo.ne.jp"),
+    ("dns;lsean.ezweb.ne.jp (TCP|192.0.2.1|19454|192.0.2.2|25) (au mail)", "lsean.ezweb.ne.jp"),
+    ("[203.138.181.240]", ""),
+    ("dns; [IPv6:2001:db8::1]", ""),
+    ("192.0.2.7", ""),
+    ("", ""),
+])
+def test_host_name(remote: str, host: str) -> None:
+    assert host_name(remote) == host
+
+
+def test_stock_reason_takes_the_first_phrase_found() -> None:
+    table = (("mailbox is full", Reason.MAILBOXFULL), ("full", Reason.SYSTEMFULL))
+    assert stock_reason("As their MAILBOX IS FULL.", table) is Reason.MAILBOXFULL
+    assert stock_reason("disk full", table) is Reason.SYSTEMFULL
+    assert stock_reason("nothing here", table) is None
