@@ -11,6 +11,7 @@ import re
 
 from ..message import Headers, Message, parse_fields
 from ..model import Reason
+from ..reasons import phrase_reason
 from ..smtp import command_in, is_generic, status_in, type_stripped
 from ..text import fold
 from .base import Finding
@@ -107,6 +108,11 @@ def from_dsn(block: Headers, prose: str = "") -> Finding:
     recipient = type_stripped(block.get("final-recipient") or block.get("original-recipient"))
     diagnostic = type_stripped(block.get("diagnostic-code"))
     remote = type_stripped(block.get("remote-mta")) or host_in(diagnostic) or host_in(prose)
-    return finding(recipient, server_words(diagnostic or prose), status=first_word(block.get("status")),
+    words = server_words(diagnostic or prose)
+    # "x-unix; ..." comes from a local delivery program (pipe, maildrop): unless its words
+    # say more, the mailer failed, which the phrase tables cannot know.
+    local = block.get("diagnostic-code").split(";", 1)[0].strip().lower() == "x-unix"
+    return finding(recipient, words, status=first_word(block.get("status")),
                    command=command_of(diagnostic) or command_of(prose),
-                   remote_mta=remote.lower(), action=first_word(block.get("action")) or "failed")
+                   remote_mta=remote.lower(), action=first_word(block.get("action")) or "failed",
+                   reason=Reason.MAILERERROR if local and phrase_reason(words) is None else None)
