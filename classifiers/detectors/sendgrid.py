@@ -1,0 +1,45 @@
+"""SendGrid: "This is an automatically generated message from SendGrid." and a DSN part.
+
+The prose names each recipient on one line with the remote's reply and the command:
+
+    kijitora:000000:<kijitora@example.jp> : 192.0.2.250 : mx.example.jp:[192.0.2.153] :
+    550 5.1.1 <kijitora@example.jp>... User Unknown  in RCPT TO
+
+The delivery-status part (with ``X-SendGrid-*`` fields) carries Status and Diagnostic-Code;
+this detector reads it as RFC 3464 and adds the command and host from the prose line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..address import normalise
+from ..message import Message
+from .base import Detection
+from .rfc3464 import finding, kind_of
+
+NAME = "sendgrid"
+
+_MARK = "This is an automatically generated message from SendGrid."
+# "... : mx.example.jp:[192.0.2.153] : 550 5.1.1 ... in RCPT TO"
+_LINE = re.compile(r"<([^<>\s]{1,320}@[^<>\s]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
+                   r"\[[^\]\n]{1,64}\] : ([^\n]{0,2000}?)[ ]{1,4}in (RCPT TO|MAIL FROM|DATA)\b")
+_COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "DATA": "DATA"}
+
+
+def detect(msg: Message) -> Detection | None:
+    text = msg.text
+    if _MARK not in text or not msg.dsn_recipients:
+        return None
+    said = {normalise(m.group(1)).lower(): m for m in _LINE.finditer(text)}
+    multi = len(msg.dsn_recipients) > 1
+    findings = []
+    for block in msg.dsn_recipients:
+        found = finding(block, text, multi)
+        line = said.get(normalise(found.recipient).lower())
+        if line:
+            found = replace(found, command=found.command or _COMMANDS[line.group(4)],
+                            remote_mta=found.remote_mta or line.group(2).lower(),
+                            diagnostic=found.diagnostic or line.group(3))
+        findings.append(found)
+    return Detection(kind=kind_of(f.action for f in findings), findings=tuple(findings))
