@@ -44,7 +44,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     # Google: support.google.com/a/answer/3726730 (SMTP error reference)
     (GOOGLE, "", "likely unsolicited mail", R.SPAMDETECTED),
     (GOOGLE, "", "very low reputation", R.BADREPUTATION),
-    (GOOGLE, "", "unusual rate of unsolicited mail", R.BADREPUTATION),
+    (GOOGLE, "", "unusual rate of unsolicited mail", R.BLOCKED),
     (GOOGLE, "", "has a policy that prohibited the mail", R.POLICYVIOLATION),
     (GOOGLE, "", "not authorized to send email directly to our servers", R.BLOCKED),
     (GOOGLE, "", "does not have a ptr record", R.REQUIREPTR),

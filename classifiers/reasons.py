@@ -52,7 +52,6 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "4.3.4": R.MESGTOOBIG,
     "5.4.4": R.HOSTUNKNOWN,       # unable to route (no DNS record for the domain)
     "4.4.5": R.TOOMANYCONN,       # system congestion
-    "5.4.6": R.NETWORKERROR,      # routing loop detected
     "4.4.6": R.NETWORKERROR,
     "5.4.7": R.EXPIRED,
     "5.5.3": R.TOOMANYCONN,       # too many recipients
@@ -97,6 +96,7 @@ GENERIC_STATUS: dict[str, Reason] = {
     "4.4.7": R.EXPIRED,           # delivery time expired ("connection refused" says why)
     "4.4.2": R.NETWORKERROR,      # bad connection
     "5.4.3": R.SYSTEMERROR,       # directory server failure
+    "5.4.6": R.NETWORKERROR,      # routing loop detected (qmail: a config error too)
     "4.4.3": R.SYSTEMERROR,
     "5.5.1": R.SYNTAXERROR,       # invalid command
     "5.5.2": R.SYNTAXERROR,       # syntax error
@@ -225,6 +225,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ディスク使用量が制限値に達しました",  # JWH check_os_overquota
         "local user inbox full",             # "Transaction failed. Local User Inbox Full"
         "user disk quota",                   # OCN: "User disk quota (100Mb) exceeded"
+        "account disabled temporarly for exceeding receiving limits",
+        "mail file size exceeds the maximum size allowed",
+        "tried to reach is over quota",         # Gmail: 452 4.2.2
+        "quotaexceeded",                        # Exchange: QuotaExceededException, MapiExceptionShutoffQuotaExceeded
+        "mailbox has exceeded",
     )),
     (R.MESGTOOBIG, (
         "exceeded maximum inbound message size",
@@ -244,6 +249,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "message size * exceeds",
         "メールサイズが大きすぎ",
         "channel size limit exceed",         # m-FILTER FAQ: 552 Channel size limit exceeded
+        "recipsizelimit",                       # Exchange: RESOLVER.RST.RecipSizeLimit
+        "exceeded the message size limit",
     )),
     (R.EXCEEDLIMIT, (
         "message header size exceeds limit",
@@ -275,6 +282,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "account is locked",
         "account disabled",
         "account has been disabled",
+        "email account that you tried to reach is inactive",  # Gmail: 550 5.2.1
+        "vdelivermail: account is locked",      # vpopmail
     )),
     (R.HASMOVED, (
         " has been replaced by ",
@@ -302,6 +311,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "relay prohibited",
         "relay prohibition",                 # m-FILTER FAQ: 541 Relay prohibition
         "recipient is not local",            # 553 Recipient is not local (Japanese ISPs)
+        "invalid credentials for relay",        # Gmail
+        "relay access is denied",
+        "unable to relay recipient in non-accepted domain",  # Exchange Online 5.7.54
     )),
     (R.AUTHFAILURE, (
         "//spf.pobox.com",
@@ -327,6 +339,14 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unauthenticated email",
         "is not allowed to send from <",
         "is not allowed to send mail.",
+        "the sender is unauthenticated",        # Gmail, Yahoo: 5.7.26 / 5.7.9
+        "fails to pass spf",                    # Gmail 5.7.26
+        "fails to pass authentication checks",  # Gmail 5.7.26
+        "does not have authentication information",  # Gmail
+        "does not pass dmarc",                  # Exchange Online 5.7.509
+        "dmarc verification",
+        "dmarc check failed",                   # Tencent
+        "spf record with a hard fail policy",   # Gmail
     )),
     (R.REQUIREPTR, (
         "access denied. ip name lookup failed",
@@ -356,6 +376,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "invalid rdns record",
         "rdns",
         "逆引き",                            # Japanese: reverse DNS lookup
+        "ipv6 sending guidelines regarding ptr records",  # Gmail
+        "no reverse dns",
+        "dns ptr",
     )),
     (R.VIRUSDETECTED, (
         "attached file was not safe",        # LINE WORKS: 550 5.7.1
@@ -447,6 +470,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "judged to be spam",
         "迷惑メール",                        # Japanese: junk mail
         "スパム",
+        "likely unsolicited mail",              # Gmail 550 5.7.1
+        "suspicious due to the nature of the content",  # Gmail 421 4.7.0
+        "spam is embedded in the email",        # Tencent
+        "spam abuse detected",                  # Exchange Online 5.7.501
+        "554 5.7.0 reject, id=",
+        "bulk email",
     )),
     (R.REJECTED, (
         "<> invalid sender",
@@ -494,6 +523,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "your email address has been blacklisted",
         "domain * is a dead domain",
         "sender * blacklisted",
+        "sender domain not found",
+        "sender verification failed",
+        "couldn't check sender address",        # i.ua
+        "administrative prohibition",           # Exim
+        "mail from * refused",
     )),
     (R.USERUNKNOWN, (
         "#5.1.1 bad address",
@@ -587,6 +621,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "recipient * was not found in",
         "no * in name directory",            # Lotus Domino
         "account * does not exist at the organization",  # Office 365
+        "recipient not found by smtp address lookup",  # Exchange Online 5.1.10
+        "resolver.adr.exrecipnotfound",         # Exchange
+        "address not present in directory",
+        "recipient address does not exist",     # Facebook, others
+        "unknown or illegal alias",             # Sendmail
+        "no such account",
     )),
     (R.FILTERED, (
         "because the recipient is only accepting mail from specific email addresses",
@@ -612,6 +652,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "rfcmessagenoncompliant",            # Gmail
         "duplicate header",
         "multiple addresses in from: header are not accepted",
+        "missing a valid address in from: header",  # Gmail 550 5.7.1
         "message contains multiple from",
     )),
     (R.BADREPUTATION, (
@@ -623,6 +664,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "sending mta's poor reputation",
         "low reputation",
         "bad reputation",
+        "suspicious due to the very low reputation",  # Gmail
     )),
     (R.HOSTUNKNOWN, (
         "domain does not exist",
@@ -646,6 +688,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unknown domain",
         "domain not found",
         "ドメインが存在しません",
+        "couldn't find any host named",         # qmail (#5.1.2)
+        "all relevant mx records point to non-existent hosts",  # Exim
+        "dns.nonexistentdomain",                # Exchange: SMTPSEND.DNS.NonExistentDomain
+        "we weren't able to find the recipient domain",  # Gmail 553 5.1.2
     )),
     (R.SPEEDING, (
         "sent too many messages",            # LINE WORKS: 452 4.7.1
@@ -655,6 +701,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "receiving mail at a rate that prevents additional messages from being delivered",
         "rate limited",
         "sending too fast",
+        "receiving mail too quickly",           # Gmail 450 4.2.1
+        "daily user sending quota exceeded",    # Gmail
+        "daily sending quota exceeded",         # Gmail 5.4.5
+        "smtp relay limit exceeded",            # Gmail
+        "sender frequency limited",             # Tencent
     )),
     (R.TOOMANYCONN, (
         "too many concurrent connection",    # LINE WORKS: 421 4.3.2
@@ -671,6 +722,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "too many recipients",
         "too many smtp sessions for this host",
         "trop de connexions",                # Orange
+        "reciplimit",                           # Exchange: RESOLVER.ADR.RecipLimit
+        "too many connections from your",
     )),
     (R.BLOCKED, (
         "ip blocked by administrator",       # LINE WORKS: 550 5.7.1
@@ -735,6 +788,30 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "blocked by * dnsbl",
         "mail server at * is blocked",
         "ip * is blocked",
+        "unusual rate of unsolicited mail originating from your ip",  # Gmail 421/550
+        "ip not in whitelist for rcpt domain",  # Gmail 421 4.7.0
+        "not authorized to send email directly to our servers",  # Gmail
+        "connections will not be accepted from",  # Yahoo [BL21]
+        "client host rejected: may not be mail exchanger",
+        "dynamic/zombied/spam ips blocked",
+        "error: no valid recipients from",
+        "no matches to nameserver query",
+        "to submit messages to this e-mail system has been rejected",
+        "suspected bounce attacks",             # Tencent
+        "closed connection in response to initial connection",  # Exim
+        "but greeting failed",                  # qmail: connected to x but greeting failed
+        "but my name was rejected",             # qmail
+        "access from ip address * blocked",
+        "client host * blocked using",
+        "dnsbl: * is blocked on",
+        "email blocked by * spamhaus",
+        "is in an * rbl on",
+        "message from * rejected based on blacklist",
+        "messages from * temporarily deferred due to user complaints",
+        "server ip * listed as abusive",
+        "your access ip * has been rejected",
+        "your sender's ip address is listed at",
+        "weren't sent. please contact your internet service provider",  # Outlook.com
     )),
     (R.POLICYVIOLATION, (
         "file attachment restricted by the administrator",  # LINE WORKS: 550 5.7.1
@@ -757,6 +834,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "its content presents a potential",
         "we do not accept messages containing images or other attachments",
         "you're using a mass mailer",
+        "has a policy that prohibited the mail that you sent",  # Gmail 550 5.7.1
+        "does not allow external forwarding",   # Exchange Online 5.7.520
+        "due to policy restrictions",
+        "anti-spoofing policy",                 # Mimecast
     )),
     (R.SECURITYERROR, (
         "account not subscribed to ses",      # Amazon SES
@@ -772,6 +853,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "user not authenticated",
         "authorization failed",
         "smtp auth",
+        "username and password not accepted",   # Gmail 535 5.7.8
+        "application-specific password required",  # Gmail 534/535
+        "please log in with your web browser",  # Gmail 534
+        "client was not authenticated",         # Exchange Online 5.7.57
+        "please turn on smtp authentication",   # MessageLabs
     )),
     (R.FAILEDSTARTTLS, (
         "starttls is required",
@@ -780,6 +866,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "a tls connection is required",
         "encryption required",
         "tls negotiation failed",
+        "tls required for rcpt domain",         # Gmail 421 4.7.0
+        "requiretls",
     )),
     (R.CONTENTERROR, (
         "line too long",                     # mobile carriers: header or line length limit
@@ -803,6 +891,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "no mx record found for domain",
         "no mx found for domain",            # OpenSMTPD
         "this domain does not accept",
+        "mail receiving disabled",
+        "no route for current request",
+        "doesn't receive email according to the administrator",  # Gmail: null MX
     )),
     (R.EXPIRED, (
         "could not send message for past",   # "could not send message for past 4 hours"
@@ -827,6 +918,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "could not deliver for the last",    # DragonFly Mail Agent: "... 432000 seconds. Giving up."
         "could not be delivered for * days",
         "delivery * expired",
+        "cannot send message for",              # Sendmail: cannot send message for 5 days
+        "queue.expired",                        # Exchange: QUEUE.Expired
+        "did not accept our requests to connect",  # Gmail
     )),
     (R.NETWORKERROR, (
         "could not connect and send the mail to",
@@ -847,6 +941,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unable to resolve route",
         "unrouteable mail domain",
         "hop count over",                     # m-FILTER seed: 550 Hop count over hop = N
+        "suspected mail loop",                  # Exim: too many "received" headers
+        "this message is looping",              # qmail (#5.4.6)
+        "but connection died",                  # qmail
+        "network error on destination",         # OpenSMTPD
+        "loop detected",                        # OpenSMTPD
+        "lost connection with",                 # Postfix
     )),
     (R.SYSTEMERROR, (
         "aliasing/forwarding loop broken",
@@ -871,6 +971,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "system config error",
         "temporary local problem",
         "timeout waiting for input",
+        "insufficient permission",              # Sendmail
+        "isn't in my control/locals file",      # qmail (#5.4.6)
+        "temporary system problem",             # Gmail 421 4.3.0
+        "internal system error",
     )),
     (R.MAILERERROR, (
         " || exit ",

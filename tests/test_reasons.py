@@ -195,7 +195,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("逆引きできません", "", "550", "", "", R.REQUIREPTR),
     # provider rows (keyed by host suffix)
     ("550-5.7.1 Our system has detected that this message is likely unsolicited mail", "5.7.1", "550", "DATA", "gmail-smtp-in.l.google.com", R.SPAMDETECTED),
-    ("550 5.7.1 this message is likely unsolicited mail", "5.7.1", "550", "DATA", "mx.example.org", R.SECURITYERROR),
+    ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints", "4.7.0", "421", "MAIL", "mx.example.org", R.BLOCKED),
     ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred", "4.7.0", "421", "", "mta7.am0.yahoodns.net", R.REJECTED),
     ("554 delivery error: dd This user doesn't have a yahoo.com account", "", "554", "", "mta5.am0.yahoodns.net", R.USERUNKNOWN),
     ("550 5.5.0 Requested action not taken: mailbox unavailable", "5.5.0", "550", "RCPT", "hotmail.com", R.USERUNKNOWN),
