@@ -51,7 +51,8 @@ def detect(msg: Message) -> Detection | None:
         return None
     prose = dict(pair for block in text.split(_NOT_DELIVERED)[1:] for pair in _block(block))
     if not msg.dsn_recipients:
-        findings = [_finding(address, said) for address, said in prose.items()]
+        findings = [_finding(address, said) for address, said in prose.items()] or [
+            _finding(address, "") for address in find_addresses(msg.original_headers.get("to"))[:1]]
         return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
     # The DSN names the envelope recipients; the prose says why in the sender's words.
     only = next(iter(prose.values())) if len(prose) == 1 else ""

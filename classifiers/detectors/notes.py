@@ -39,7 +39,8 @@ def detect(msg: Message) -> Detection | None:
     said, pending = "", []
     for raw in block.split("\n")[1:]:
         line = raw.strip()
-        address = normalise(line) if "@" in line and " " not in line else ""
+        first = line.split(" ", 1)[0]
+        address = normalise(first) if "@" in first else ""
         if address:
             said, pending = (" ".join(pending), []) if pending else (said, pending)
             findings.append(_finding(address, said))

@@ -1,4 +1,6 @@
-"""The MTA behind Yahoo! JAPAN's mail (sisimai's "X2"): "Message from yahoo.co.jp.".
+"""The MTA behind Yahoo! JAPAN's mail (sisimai's "X2"), in its two notice layouts.
+
+The classic one, "Message from yahoo.co.jp."::
 
     Message from  yahoo.co.jp.
     Unable to deliver message to the following address(es).
@@ -10,6 +12,13 @@
 
 Each "<address>:" line starts a recipient; the lines after it, up to a blank line, are what
 the server said (qmail-like: "Remote host said: 550 ...", "[#4.1.9]", "(#5.1.1)").
+
+The newer one, "NOTICE: Delivery Failure."::
+
+    Delivery failed: kijitora@example.co.jp
+    192.0.2.1 failed after I sent the message.
+    Remote host said[Response Message]: 554 5.4.14 Hop count exceeded - possible mail loop
+    STEP: DATA SEND
 """
 from __future__ import annotations
 
@@ -22,16 +31,30 @@ NAME = "x2"
 
 _MARKER = "Unable to deliver message to the following address(es)."
 _END = "--- Original message follows."
+_NOTICE = "Your delivery to the following address has been failed."
+_FAILED = "Delivery failed:"
+_SAID = "Remote host said[Response Message]:"
+_AFTER_DATA = "failed after I sent the message"
+#: "STEP: ..." words -> the SMTP command the failure answered.
+_STEPS = {"CONNECT": "CONN", "EHLO": "EHLO", "HELO": "HELO", "MAIL": "MAIL", "RCPT": "RCPT",
+          "DATA": "DATA"}
 
 
 def detect(msg: Message) -> Detection | None:
     text = msg.text
     start = text.find(_MARKER)
-    if start < 0 or not text[:start].rstrip().rpartition("\n")[2].startswith("Message from "):
-        return None
+    if start >= 0 and text[:start].rstrip().rpartition("\n")[2].startswith("Message from "):
+        return Detection(kind=Kind.BOUNCE, findings=tuple(_classic(text[start + len(_MARKER):])))
+    start = text.find(_NOTICE)
+    if start >= 0:
+        return Detection(kind=Kind.BOUNCE, findings=tuple(_notice(text[start:])))
+    return None
+
+
+def _classic(text: str) -> list[Finding]:
     findings: list[Finding] = []
     recipient, said = "", []
-    for raw in text[start + len(_MARKER):].split(_END, 1)[0].split("\n") + [""]:
+    for raw in text.split(_END, 1)[0].split("\n") + [""]:
         line = raw.strip()
         if line.startswith("<") and line.endswith(">:"):
             recipient, said = normalise(line[:-1]), []
@@ -40,10 +63,29 @@ def detect(msg: Message) -> Detection | None:
         elif recipient:
             findings.append(_finding(recipient, said))
             recipient, said = "", []
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    return findings
 
 
-def _finding(recipient: str, said: list[str]) -> Finding:
+def _notice(text: str) -> list[Finding]:
+    findings: list[Finding] = []
+    recipient, said, command = "", [], ""
+    for raw in text.split("\n") + [""]:
+        line = raw.strip()
+        if line.startswith(_FAILED):
+            recipient, said, command = normalise(line[len(_FAILED):]), [], ""
+        elif recipient and line.startswith("STEP:"):
+            words = line[5:].split()
+            command = _STEPS.get(words[0].upper(), "") if words else ""
+        elif recipient and line:
+            said.append(line.replace(_SAID, "", 1).strip())
+        elif recipient:
+            findings.append(_finding(recipient, said, command))
+            recipient, said, command = "", [], ""
+    return findings
+
+
+def _finding(recipient: str, said: list[str], command: str = "") -> Finding:
     diagnostic = " ".join(said)
-    command = "DATA" if "failed after I sent the message" in diagnostic else ""
+    if not command and _AFTER_DATA in diagnostic:
+        command = "DATA"
     return Finding(recipient=recipient, diagnostic=diagnostic, command=command, action="failed")
