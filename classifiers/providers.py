@@ -38,6 +38,7 @@ DOCOMO = ("docomo.ne.jp", "mopera.net", "dwmail.jp")
 SOFTBANK = ("softbank.ne.jp", "vodafone.ne.jp", "disney.ne.jp", "i.softbank.jp")
 OCN = ("ocn.ne.jp", "ocn.ad.jp")
 LINEWORKS = ("worksmobile.com",)
+IUA = ("i.ua", "email.ua", "ua.fm")
 
 #: (host suffixes, code prefix, phrase, reason), first match wins.
 PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
@@ -56,7 +57,7 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (YAHOO, "", "[ts02]", R.BLOCKED),
     (YAHOO, "", "[ts03]", R.BLOCKED),
     (YAHOO, "", "[tss04]", R.REJECTED),             # deferred: volume or complaints, sender-side
-    (YAHOO, "", "[tss09]", R.BADREPUTATION),
+    (YAHOO, "", "[tss09]", R.REJECTED),
     (YAHOO, "", "[bl21]", R.BLOCKED),
     (YAHOO, "", "[bl23]", R.BLOCKED),
     (YAHOO, "", "user doesn't have a", R.USERUNKNOWN),
@@ -124,6 +125,8 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (TENCENT, "", "connection frequency limited", R.TOOMANYCONN),
     (TENCENT, "", "mail content denied", R.SPAMDETECTED),
     (TENCENT, "", "rejected by recipient", R.FILTERED),
+    (TENCENT, "", "suspected spam", R.SPAMDETECTED),
+    (TENCENT, "", "mailbox unavailable or access denied", R.SUSPEND),
     # Cox: cox.com "Email error codes" (CXBL, CXDNS, IPBL ...)
     (COX, "", "cxbl", R.BLOCKED),
     (COX, "", "cdrbl", R.BLOCKED),
@@ -131,6 +134,10 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (COX, "", "cxdns", R.REQUIREPTR),
     (COX, "", "cxmxrt", R.SPEEDING),
     (COX, "", "cxsnd", R.REJECTED),
+    (COX, "", "cxcnct", R.TOOMANYCONN),             # connection limit exceeded
+    (COX, "", "cxmj", R.SPAMDETECTED),
+    (COX, "", "rrbl", R.BLOCKED),                   # IP on the Return Path block list
+    (COX, "", "urlbl", R.SPAMDETECTED),             # a URL in the message is blocked
     # Spectrum / Charter / Time Warner: AUP#xxxx codes
     (SPECTRUM, "", "aup#in-1310", R.TOOMANYCONN),   # too many connections from the IP
     (SPECTRUM, "", "aup#in-1000", R.BLOCKED),
@@ -172,6 +179,16 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (ORANGE, "", "_107", R.BLOCKED),
     (ORANGE, "", "_108", R.BLOCKED),
     (ORANGE, "", "_510", R.BLOCKED),
+    (ORANGE, "", "_511", R.BLOCKED),
+    (ORANGE, "", "_105", R.BLOCKED),
+    (ORANGE, "", "_109", R.BLOCKED),
+    (ORANGE, "", "_104", R.TOOMANYCONN),            # trop de connexions
+    (ORANGE, "", "_403", R.REJECTED),               # emetteur invalide
+    (ORANGE, "", "_405", R.REJECTED),               # domaine emetteur invalide
+    (ORANGE, "", "_415", R.REJECTED),
+    (ORANGE, "", "_421", R.REJECTED),
+    (ORANGE, "", "_513", R.SPAMDETECTED),
+    (ORANGE, "", "_514", R.MESGTOOBIG),             # taille limite du message atteinte
     (ORANGE, "", "service refused, please try later", R.BLOCKED),
     (ORANGE, "", "boite du destinataire pleine", R.MAILBOXFULL),
     (ORANGE, "", "emetteur invalide", R.REJECTED),
@@ -198,6 +215,17 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     # LINE WORKS (help: SMTP error codes): 553 5.1.2 / 5.7.2 name the sender, not the recipient
     (LINEWORKS, "", "the sender address is", R.REJECTED),
     (LINEWORKS, "", "the recipient address is not a valid", R.USERUNKNOWN),
+    # i.ua (Ukraine): the reply links mail.i.ua/err/N/, one reason per N
+    (IUA, "", "/err/1/", R.NORELAYING),             # SMTP as a mail gate is forbidden
+    (IUA, "", "/err/2/", R.USERUNKNOWN),            # user is not found
+    (IUA, "", "/err/3/", R.SUSPEND),                # mailbox unused for months: frozen
+    (IUA, "", "/err/4/", R.MAILBOXFULL),
+    (IUA, "", "/err/5/", R.SPEEDING),               # sending limit exceeded
+    (IUA, "", "/err/6/", R.NORELAYING),             # use your provider's SMTP server
+    (IUA, "", "/err/7/", R.BLOCKED),                # bad HELO/EHLO argument
+    (IUA, "", "/err/8/", R.REJECTED),               # the sender address could not be checked
+    (IUA, "", "/err/9/", R.BLOCKED),                # the sender's IP is blacklisted
+    (IUA, "", "/err/10/", R.FILTERED),              # not in the recipient's allowed list
 )
 
 

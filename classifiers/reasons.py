@@ -70,6 +70,28 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "5.7.510": R.SECURITYERROR,   # Microsoft: sender has no authentication (5.7.515 too)
     "5.7.515": R.AUTHFAILURE,     # Microsoft: sender domain does not meet authentication
     "4.7.650": R.BADREPUTATION,   # Microsoft: IP temporarily rate limited for reputation
+    # Exchange / Office 365 extended codes (learn.microsoft.com, "NDRs in Exchange Online")
+    "5.4.300": R.EXPIRED,         # message expired
+    "5.4.310": R.HOSTUNKNOWN,     # DNS domain does not exist
+    "5.4.312": R.NETWORKERROR,    # DNS query failed
+    "5.4.316": R.EXPIRED,         # message expired, connection refused
+    "4.4.316": R.EXPIRED,
+    "5.4.14": R.NETWORKERROR,     # hop count exceeded, possible mail loop
+    "5.2.121": R.SPEEDING,        # recipient's per-hour receive limit from this sender
+    "5.2.122": R.SPEEDING,
+    "5.7.54": R.NORELAYING,       # unable to relay recipient in non-accepted domain
+    "5.7.64": R.NORELAYING,       # TenantAttribution; relay access denied
+    "5.7.57": R.SECURITYERROR,    # client not authenticated to send anonymous mail
+    "5.7.133": R.FILTERED,        # sender not authenticated for group
+    "5.7.134": R.FILTERED,        # sender not authenticated for mailbox
+    "5.7.135": R.FILTERED,        # sender not authenticated for public folder
+    "5.7.136": R.FILTERED,        # sender not authenticated for mail user
+    "5.7.501": R.SPAMDETECTED,    # access denied, spam abuse detected
+    "5.7.511": R.BLOCKED,         # access denied, banned sender
+    "5.7.520": R.POLICYVIOLATION, # organization does not allow external forwarding
+    "5.7.606": R.BLOCKED,         # access denied, banned sending IP
+    "5.7.708": R.BLOCKED,         # access denied, traffic not accepted from this IP
+    "5.7.750": R.BLOCKED,         # client blocked from sending from unregistered domains
 }
 
 #: Status codes too broad to decide alone: a phrase decides first, these are the fallback.
