@@ -166,9 +166,7 @@ REPLY_CODE: dict[str, Reason] = {
     "534": R.SECURITYERROR,
     "535": R.SECURITYERROR,       # authentication credentials invalid
     "538": R.FAILEDSTARTTLS,
-    "551": R.USERUNKNOWN,         # user not local
     "552": R.MAILBOXFULL,         # exceeded storage allocation
-    "553": R.USERUNKNOWN,         # mailbox name not allowed
 }
 
 #: Sentences the reporting system writes itself (not a remote server's reply): they name the
@@ -550,6 +548,13 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "couldn't check sender address",        # i.ua
         "administrative prohibition",           # Exim
         "mail from * refused",
+        "sender domain does not exist",
+        "sender's domain does not exist",
+        "sender domain must exist",
+        "sender domain unknown",
+        "domain of sender",
+        "mail from domain",
+        "sender address domain",
     )),
     (R.USERUNKNOWN, (
         "#5.1.1 bad address",

@@ -125,6 +125,9 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("501 what", "", "501", "", "", R.SYNTAXERROR),
     ("535 nope", "", "535", "", "", R.SECURITYERROR),
     ("552 exceeded", "", "552", "RCPT", "", R.MAILBOXFULL),
+    ("553 what", "", "553", "", "", R.ONHOLD),   # 553 also refuses senders: no dead address
+    ("551 what", "", "551", "", "", R.ONHOLD),
+    ("553 5.1.8 <s@example.net>: Sender domain does not exist", "", "553", "RCPT", "", R.REJECTED),
     ("451 try later", "", "451", "", "", R.SYSTEMERROR),
     # nothing recognised
     ("the server said something odd", "", "", "", "", R.ONHOLD),
