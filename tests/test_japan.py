@@ -66,3 +66,17 @@ def test_stock_reason_takes_the_first_phrase_found() -> None:
     assert stock_reason("As their MAILBOX IS FULL.", table) is Reason.MAILBOXFULL
     assert stock_reason("disk full", table) is Reason.SYSTEMFULL
     assert stock_reason("nothing here", table) is None
+
+
+def test_mfilter_without_address_list_reads_the_returned_header() -> None:
+    """Older m-FILTER notices may list no address; the returned header block's To names it."""
+    body = ("このメールは「m-FILTER」が自動的に生成して送信しています。\n\n"
+            "-------server message\n550 5.1.1 unknown user\n\n-------SMTP command\nRCPT\n\n"
+            "-------original message\nFrom: a@example.jp\nTo: Kijitora <kijitora@example.co.jp>\n"
+            "Subject: x\n\nbody\n")
+    raw = (b"From: postmaster@example.co.jp\nSubject: failure notice\nX-Mailer: m-FILTER\n"
+           b"Content-Type: text/plain; charset=ISO-2022-JP\n\n" + body.encode("iso2022_jp"))
+    report = classify(raw)
+    assert report.decoded_by == "mfilter"
+    assert [(o.recipient, o.reason, o.hard, o.command) for o in report.outcomes] == [
+        ("kijitora@example.co.jp", Reason.USERUNKNOWN, True, "RCPT")]

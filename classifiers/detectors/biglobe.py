@@ -39,4 +39,4 @@ def detect(msg: Message) -> Detection | None:
     reason = stock_reason(diagnostic, _STOCK)
     findings = tuple(Finding(recipient=a, diagnostic=diagnostic, action="failed", reason=reason)
                      for a in find_addresses(listed))
-    return Detection(kind=Kind.BOUNCE, findings=findings)
+    return Detection(kind=Kind.BOUNCE, findings=findings) if findings else None

@@ -58,20 +58,25 @@ def detect(msg: Message) -> Detection | None:
             if found:
                 found[-1]["reply"] = f"{found[-1]['reply']} {line[3:].strip()}".strip()
         elif address := _recipient(line):
-            found.append({"recipient": address, "reply": line.partition(">:")[2].strip()})
-        elif line and not found:
+            found.append({"recipient": address, "reply": line.partition(">:")[2].strip(),
+                          "said": ""})
+        elif line and found:
+            found[-1]["said"] = f"{found[-1]['said']} {line}".strip()
+        elif line:
             preamble.append(line)
+    if not found:
+        return None
     stock = " ".join(preamble)
-    findings = tuple(_finding(f, stock, filtered) for f in found)
-    return Detection(kind=Kind.BOUNCE, findings=findings)
+    return Detection(kind=Kind.BOUNCE, findings=tuple(_finding(f, stock, filtered) for f in found))
 
 
 def _is_ezweb(msg: Message) -> bool:
+    """au's postmaster, or the subject plus one more trace of au's mail system."""
     sender = msg.sender.lower()
-    if msg.subject.strip().lower() != _SUBJECT:
-        return False
     if any(f"postmaster@{h}" in sender for h in _HOSTS):
         return True
+    if msg.subject.strip().lower() != _SUBJECT:
+        return False
     message_id = msg.headers.get("message-id").strip().lower()
     return (message_id.endswith((".ezweb.ne.jp>", ".au.com>"))
             or any("(EZweb Mail) with" in r for r in msg.headers.get_all("received")))
@@ -87,8 +92,9 @@ def _recipient(line: str) -> str:
 
 
 def _finding(found: dict[str, str], stock: str, filtered: bool) -> Finding:
-    reply = found.get("reply", "")
-    reason = Reason.FILTERED if filtered else stock_reason(stock, _STOCK)
-    diagnostic = reply or ("" if stock.lower().startswith(_GENERIC) else stock)
+    """A recipient's reply wins; else the sentences around it (a generic intro says nothing)."""
+    said = f"{stock} {found['said']}".strip()
+    reason = Reason.FILTERED if filtered else stock_reason(said, _STOCK)
+    diagnostic = found["reply"] or ("" if said.lower().startswith(_GENERIC) else said)
     return Finding(recipient=found["recipient"], diagnostic=diagnostic,
                    command=found.get("command", ""), action="failed", reason=reason)

@@ -44,7 +44,7 @@ def detect(msg: Message) -> Detection | None:
         elif recipient and (not line or line.startswith("Your mail ")):
             findings.append(_finding(recipient, said))
             recipient, said = "", []
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    return Detection(kind=Kind.BOUNCE, findings=tuple(findings)) if findings else None
 
 
 def _is_kddi(msg: Message) -> bool:

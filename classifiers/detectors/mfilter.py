@@ -21,8 +21,8 @@ installs change the product name in the first line, so the section markers decid
 """
 from __future__ import annotations
 
-from ..address import normalise
-from ..message import Message
+from ..address import find_addresses, normalise
+from ..message import Message, parse_header_block
 from ..model import Kind
 from .base import Detection, Finding
 
@@ -31,6 +31,7 @@ NAME = "mfilter"
 _SERVER = "-------server message"
 _COMMAND = "-------SMTP command"
 _SECTION = "-------"
+_ORIGINAL = "-------original message"
 _VERBS = frozenset({"CONN", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT",
                     "QUIT", "RSET"})
 
@@ -49,6 +50,12 @@ def detect(msg: Message) -> Detection | None:
     diagnostic = " ".join(server.split("\n" + _SECTION, 1)[0].split())
     recipients = [a for a in (normalise(line) for line in head.split("\n")
                               if "@" in line and " " not in line.strip()) if a]
+    if not recipients:
+        # Older versions attach the original's header block: its To names the recipient.
+        original = rest.partition(_ORIGINAL)[2].partition("\n")[2]
+        recipients = find_addresses(parse_header_block(original).get("to"))[:1]
+    if not recipients:
+        return None
     findings = tuple(Finding(recipient=r, diagnostic=diagnostic, command=command, action="failed")
                      for r in dict.fromkeys(recipients))
     return Detection(kind=Kind.BOUNCE, findings=findings)

@@ -44,11 +44,12 @@ def detect(msg: Message) -> Detection | None:
     text = msg.text
     start = text.find(_MARKER)
     if start >= 0 and text[:start].rstrip().rpartition("\n")[2].startswith("Message from "):
-        return Detection(kind=Kind.BOUNCE, findings=tuple(_classic(text[start + len(_MARKER):])))
-    start = text.find(_NOTICE)
-    if start >= 0:
-        return Detection(kind=Kind.BOUNCE, findings=tuple(_notice(text[start:])))
-    return None
+        findings = _classic(text[start + len(_MARKER):])
+    elif (start := text.find(_NOTICE)) >= 0:
+        findings = _notice(text[start:])
+    else:
+        return None
+    return Detection(kind=Kind.BOUNCE, findings=tuple(findings)) if findings else None
 
 
 def _classic(text: str) -> list[Finding]:
