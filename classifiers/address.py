@@ -50,7 +50,8 @@ def normalise(value: str) -> str:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
             return ""
-    if not _VALID_DOMAIN.fullmatch(domain) or any(c.isspace() for c in local) and not local.startswith('"'):
+    if (not _VALID_DOMAIN.fullmatch(domain) or not local.isprintable()
+            or any(c.isspace() for c in local) and not local.startswith('"')):
         return ""
     return f"{local}@{domain}"
 

@@ -108,6 +108,8 @@ def normalise_newlines(raw: bytes) -> bytes:
 def parse(raw: bytes) -> Message:
     """The decoded view of ``raw``; never raises for any input."""
     data = normalise_newlines(raw)
+    if b"\x00" in data:  # NUL has no place in mail text; it only hides what follows it
+        data = data.replace(b"\x00", b"")
     # A leading mbox "From " line is not a header field.
     if data.startswith(b"From "):
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""

@@ -4,12 +4,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
+from dataclasses import fields
 
-from classifiers import Report, classify
+TYPE_CHECKING = False  # typing costs start-up time; only type checkers need it
+if TYPE_CHECKING:
+    from typing import TextIO
+
+from classifiers import Outcome, Report, classify
 
 from .mailfiles import MailFile, UnreadableInput, iter_messages
 
+#: Outcome fields in each row, read directly (dataclasses.asdict deep-copies, and is slow).
+OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
 TABLE_COLUMNS = ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by")
 
 
@@ -28,7 +34,8 @@ def rows(mail: MailFile, report: Report) -> list[dict[str, object]]:
     if not report.outcomes:
         return [base | {"recipient": None, "reason": None, "hard": False, "status": "",
                         "reply_code": ""}]
-    return [base | o.as_dict() | {"reason": str(o.reason)} for o in report.outcomes]
+    return [base | {name: getattr(o, name) for name in OUTCOME_FIELDS} | {"reason": str(o.reason)}
+            for o in report.outcomes]
 
 
 def _print_table(all_rows: list[dict[str, object]], out: TextIO) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 #: name -> (module, one-line help). The module owns its arguments and its behaviour.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 # An mbox "From " separator: "From sender  Thu Jul  2 12:05:05 2020" (asctime at the end).
 _FROM_LINE = re.compile(rb"From \S*[ \t]+.*\d\d:\d\d(?::\d\d)?.*\d{4}[ \t]*\r?$")

@@ -1,0 +1,152 @@
+"""Hostile input: classify never raises and its cost stays linear in the input's size.
+
+Each case builds a message meant to hurt a parser (huge bodies, long runs of one character,
+endless folding, deep nesting, broken encodings, a DSN with 10,000 recipients) and asserts
+that classify returns a Report within a generous per-megabyte bound. The bound is only a
+sanity limit against super-linear behaviour (a backtracking regex, a quadratic loop); the
+real figures are printed by ``bench/classify.py``.
+"""
+from __future__ import annotations
+
+import base64
+import time
+from typing import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classifiers import Kind, Report, classify
+
+#: Seconds allowed per megabyte of input (plus a fixed second): ~50x what it takes here.
+SECONDS_PER_MB = 1.0
+
+DSN_HEAD = (b"From: Mail Delivery Service <postmaster@mx.example.net>\n"
+            b"To: news@example.org\nSubject: Delivery report\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+            b"--B\nContent-Type: text/plain\n\nDelivery failed.\n\n"
+            b"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n")
+
+
+def _dsn(recipient_blocks: bytes) -> bytes:
+    return DSN_HEAD + recipient_blocks + b"\n--B--\n"
+
+
+def _block(address: bytes, diagnostic: bytes = b"smtp; 550 5.1.1 User unknown") -> bytes:
+    return (b"Final-Recipient: rfc822; " + address + b"\nAction: failed\nStatus: 5.1.1\n"
+            b"Diagnostic-Code: " + diagnostic + b"\n\n")
+
+
+def huge_body() -> bytes:
+    line = b"All work and no play makes a bounce parser dull. 550 5.1.1 user@example.com\n"
+    return b"From: a@example.org\nSubject: big\n\n" + line * (20 * 1024 * 1024 // len(line))
+
+
+def one_char_body() -> bytes:
+    return b"From: MAILER-DAEMON@example.net\nSubject: Undeliverable\n\n" + b"a" * (1024 * 1024)
+
+
+def one_char_in_every_place() -> bytes:
+    run = b"@" * (256 * 1024)
+    return (b"Subject: " + run + b"\nFrom: " + b"<" * (256 * 1024) + b"\n\n"
+            + _dsn(_block(b"x" + run, b"smtp; 550 " + b"5." * (128 * 1024))))
+
+
+def many_header_lines() -> bytes:
+    return b"".join(b"X-Line-%d: value\n" % i for i in range(100_000)) + b"\nbody\n"
+
+
+def endless_folding() -> bytes:
+    return b"Subject: start\n" + b"\tcontinued words here\n" * 200_000 + b"\nbody\n"
+
+
+def deep_nesting() -> bytes:
+    raw = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i)
+                   for i in range(1000))
+    return raw + b"Content-Type: text/plain\n\n" + b"Final-Recipient: rfc822; a@example.com\n"
+
+
+def nul_bytes() -> bytes:
+    return _dsn(_block(b"nul\x00@example.com") + b"\x00" * 100_000 + _block(b"ok@example.com"))
+
+
+def eight_bit_headers() -> bytes:
+    return ("From: 配信システム <mailer-daemon@example.jp>\nSubject: 配信エラー \xff\xfe\n"
+            .encode("utf-8", "surrogateescape") + "To: 山田 <yamada@example.jp>\n\n本文\n".encode("cp932"))
+
+
+def lying_charsets() -> bytes:
+    return (b"Subject: =?utf-8?B?" + base64.b64encode("ユーザ不明".encode("cp932")) + b"?=\n"
+            b"Content-Type: text/plain; charset=x-no-such-charset\n\n"
+            + "宛先不明".encode("euc_jp") + b"\n")
+
+
+def broken_base64() -> bytes:
+    return (b"MIME-Version: 1.0\nContent-Type: message/delivery-status\n"
+            b"Content-Transfer-Encoding: base64\n\n" + b"!!notbase64==\x00\xff" * 50_000)
+
+
+def many_recipients() -> bytes:
+    return _dsn(b"".join(_block(b"user%d@example.com" % i) for i in range(10_000)))
+
+
+def unclosed_everything() -> bytes:
+    return (b"Content-Type: multipart/report; boundary=\"" + b"x" * 100_000 + b"\n\n"
+            + b"=?utf-8?B?" * 50_000 + b"<" * 100_000 + b"\"" * 100_000)
+
+
+CASES: dict[str, Callable[[], bytes]] = {f.__name__: f for f in (
+    huge_body, one_char_body, one_char_in_every_place, many_header_lines, endless_folding,
+    deep_nesting, nul_bytes, eight_bit_headers, lying_charsets, broken_base64,
+    many_recipients, unclosed_everything)}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_input_completes_in_linear_time(name: str) -> None:
+    raw = CASES[name]()
+    started = time.process_time()
+    report = classify(raw)
+    elapsed = time.process_time() - started
+    assert isinstance(report, Report)
+    assert report.decoded_by != "error", report.errors
+    limit = 1.0 + SECONDS_PER_MB * len(raw) / 1e6
+    assert elapsed < limit, f"{name}: {elapsed:.2f}s for {len(raw) / 1e6:.1f} MB"
+
+
+def test_a_dsn_with_ten_thousand_recipients_keeps_them_all() -> None:
+    report = classify(many_recipients())
+    assert report.kind is Kind.BOUNCE
+    assert len(report.outcomes) == 10_000
+    assert all(o.hard for o in report.outcomes)
+
+
+def test_nul_bytes_do_not_hide_the_next_recipient() -> None:
+    assert "ok@example.com" in {o.recipient for o in classify(nul_bytes()).outcomes}
+
+
+def test_eight_bit_headers_are_decoded() -> None:
+    assert classify(eight_bit_headers()).subject.startswith("配信エラー")
+
+
+def test_cost_grows_linearly() -> None:
+    """Doubling a run of one character (a regex's worst case) doubles the time, no more."""
+    def cost(size: int) -> float:
+        raw = _dsn(_block(b"a@example.com", b"smtp; 550 " + b"a" * size))
+        started = time.process_time()
+        classify(raw)
+        return time.process_time() - started
+    small, large = min(cost(250_000) for _ in range(3)), min(cost(1_000_000) for _ in range(3))
+    assert large < 4 * small * 3 + 0.05, (small, large)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4000))
+def test_random_bytes_never_raise(raw: bytes) -> None:
+    assert classify(raw).decoded_by != "error"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=len(DSN_HEAD) + 200), st.binary(min_size=1, max_size=40))
+def test_mutated_dsn_never_raises(at: int, junk: bytes) -> None:
+    raw = _dsn(_block(b"user@example.com"))
+    assert classify(raw[:at] + junk + raw[at:]).decoded_by != "error"
