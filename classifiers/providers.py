@@ -196,7 +196,6 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     # "550 <a@ezweb.ne.jp>: User unknown" is a missing mailbox
     (KDDI, "", "550 : user unknown", R.FILTERED),
     (KDDI, "", ">: user unknown", R.USERUNKNOWN),
-    (KDDI, "", "user unknown", R.USERUNKNOWN),
     (KDDI, "", "requested action not taken", R.FILTERED),
     # NTT docomo: "550 Unknown user" at RCPT is a missing mailbox; the same words after DATA
     # are the user's reception settings (受信拒否設定): the shared RCPT-only rule decides those

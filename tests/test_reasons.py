@@ -221,6 +221,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 : User unknown", "", "550", "", "lsean.ezweb.ne.jp", R.FILTERED),
     ("550 <a@ezweb.ne.jp>: User unknown", "", "550", "RCPT", "lsean.ezweb.ne.jp", R.USERUNKNOWN),
     ("550 <a@au.com>: User unknown", "5.1.1", "550", "RCPT", "msmx.au.com", R.USERUNKNOWN),
+    ("550 user unknown", "", "550", "DATA", "ezweb.ne.jp", R.FILTERED),
+    ("550 user unknown", "", "550", "RCPT", "ezweb.ne.jp", R.USERUNKNOWN),
     ("550 Unknown user a@docomo.ne.jp", "5.1.1", "550", "RCPT", "mfsmax.docomo.ne.jp", R.USERUNKNOWN),
     ("550 Unknown user a@docomo.ne.jp", "5.2.0", "550", "DATA", "mfsmax.docomo.ne.jp", R.FILTERED),
     ("550 Unknown user a@docomo.ne.jp", "5.0.0", "550", "DATA", "mfsmax.docomo.ne.jp", R.FILTERED),
