@@ -176,7 +176,6 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "because the address couldn't be found",    # Gmail / Outlook.com NDR prose
         "delivery error: dd this user doesn't have a",  # Yahoo MTA stock reply
         "宛先不明",                           # Japanese NDR prose: unknown destination
-        "存在しない",                         # Japanese: does not exist
         "アカウントが存在しません",
         "ユーザが存在しません",
         "ユーザーが存在しません",
@@ -193,6 +192,10 @@ _USERUNKNOWN_STATUS = frozenset(
 
 #: (reason, phrases) in precedence order: the first row with a phrase in the text wins.
 #: One phrase per line, lowercase; the comment names the system it comes from where known.
+#: The order settles conflicts: states of a live mailbox first (full, too big, suspended,
+#: moved), then the sender's problems (relaying, authentication, PTR, virus, spam, a refused
+#: sender) so that none of them ever reads as a dead address, then the recipient's words
+#: (user unknown, filters), then host, network and system trouble, catch-alls last.
 PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     (R.MAILBOXFULL, (
         "account is exceeding their quota",
