@@ -14,6 +14,8 @@ A recipient the au filter refused carries ``X-SPASIGN: NG``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
@@ -34,34 +36,41 @@ _STOCK: StockPhrases = (
 _GENERIC = "each of the following recipients was rejected by a remote"
 
 
+@dataclass(slots=True)
+class _Recipient:
+    """What the notice says about one recipient, gathered line by line."""
+
+    address: str
+    reply: str = ""       # "<<< 550 ..." or the words after "<a@b>:"
+    said: str = ""        # other sentences after the address
+    command: str = ""     # ">>> RCPT TO:<...>"
+
+
 def detect(msg: Message) -> Detection | None:
     if not _is_ezweb(msg):
         return None
     filtered = msg.headers.get("x-spasign").strip().upper() == "NG"
     preamble: list[str] = []
-    found: list[dict[str, str]] = []
+    found: list[_Recipient] = []
     reading = False
     for raw in msg.text.split("\n"):
         line = raw.strip()
-        if not reading:
-            reading = raw.startswith(_STARTS)
-            if not reading:
-                continue
-        if line.startswith("-----") or not line.isascii():
-            if found and line.startswith("-----"):
-                break
+        reading = reading or raw.startswith(_STARTS)
+        if not reading or not line.isascii():
             continue
-        if line.startswith(">>>"):
+        if line.startswith("-----"):
             if found:
-                found[-1]["command"] = line[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
+                break
+        elif line.startswith(">>>"):
+            if found:
+                found[-1].command = line[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
         elif line.startswith("<<<"):
             if found:
-                found[-1]["reply"] = f"{found[-1]['reply']} {line[3:].strip()}".strip()
+                found[-1].reply = f"{found[-1].reply} {line[3:].strip()}".strip()
         elif address := _recipient(line):
-            found.append({"recipient": address, "reply": line.partition(">:")[2].strip(),
-                          "said": ""})
+            found.append(_Recipient(address, reply=line.partition(">:")[2].strip()))
         elif line and found:
-            found[-1]["said"] = f"{found[-1]['said']} {line}".strip()
+            found[-1].said = f"{found[-1].said} {line}".strip()
         elif line:
             preamble.append(line)
     if not found:
@@ -91,10 +100,10 @@ def _recipient(line: str) -> str:
     return normalise(line[: line.index(">") + 1])
 
 
-def _finding(found: dict[str, str], stock: str, filtered: bool) -> Finding:
+def _finding(found: _Recipient, stock: str, filtered: bool) -> Finding:
     """A recipient's reply wins; else the sentences around it (a generic intro says nothing)."""
-    said = f"{stock} {found['said']}".strip()
+    said = f"{stock} {found.said}".strip()
     reason = Reason.FILTERED if filtered else stock_reason(said, _STOCK)
-    diagnostic = found["reply"] or ("" if said.lower().startswith(_GENERIC) else said)
-    return Finding(recipient=found["recipient"], diagnostic=diagnostic,
-                   command=found.get("command", ""), action="failed", reason=reason)
+    diagnostic = found.reply or ("" if said.lower().startswith(_GENERIC) else said)
+    return Finding(recipient=found.address, diagnostic=diagnostic, command=found.command,
+                   action="failed", reason=reason)

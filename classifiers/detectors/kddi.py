@@ -51,7 +51,7 @@ def _is_kddi(msg: Message) -> bool:
     sender = msg.sender.lower()
     if "no-reply@" in sender and sender.rstrip("> ").endswith(".dion.ne.jp"):
         return True
-    if msg.headers.get("reply-to").strip().lower().endswith("no-reply@app.auone-net.jp"):
+    if "no-reply@app.auone-net.jp" in msg.headers.get("reply-to").lower():
         return True
     return any("auone-net.jp" in r for r in msg.headers.get_all("received"))
 
