@@ -179,6 +179,11 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "アカウントが存在しません",
         "ユーザが存在しません",
         "ユーザーが存在しません",
+        "存在しないユーザ",                   # Japanese: 存在しないユーザです
+        "宛先は存在しません",
+        "宛先が存在しません",
+        "アドレスが見つかりませんでした",     # Japanese NDRs: (メール)アドレスが見つかりませんでした
+        "アドレスが見つからなかった",         # Gmail (Japanese): アドレスが見つからなかったか…
         "ディレクトリには見つかりません",     # Lotus Domino (Japanese): ... は Domino ディレクトリには見つかりません
         "not listed in domino directory",     # Lotus Domino
         "not listed in public name & address book",  # Lotus Notes
@@ -245,6 +250,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "メールボックスがいっぱい",
         "メールボックスが一杯",               # au one net: 送信先のメールボックスが一杯のため
         "メールボックスが満杯",               # JWH: メールボックスが満杯になりました
+        "メールボックスの容量を超え",         # Japanese: メールボックスの容量を超えています
         "ディスク使用量が制限値に達しました",  # JWH check_os_overquota
         "local user inbox full",             # "Transaction failed. Local User Inbox Full"
         "user disk quota",                   # OCN: "User disk quota (100Mb) exceeded"
@@ -271,6 +277,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "taille limite du message atteinte",  # Orange
         "message size * exceeds",
         "メールサイズが大きすぎ",
+        "メールサイズが制限を超え",           # Japanese: メールサイズが制限を超えています
         "channel size limit exceed",         # m-FILTER FAQ: 552 Channel size limit exceeded
         "recipsizelimit",                       # Exchange: RESOLVER.RST.RecipSizeLimit
         "exceeded the message size limit",
@@ -501,6 +508,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "bulk email",
     )),
     (R.REJECTED, (
+        "差出人のメールアドレスが存在し",     # Japanese: the sender, not the recipient, is unknown
+        "送信者のメールアドレスが存在し",
+        "差出人のドメインが存在し",
+        "送信者のドメインが存在し",
         "<> invalid sender",
         "sender address is not a valid",        # LINE WORKS: 553 ... rfc-5321 / rfc-5322 address
         "sender address is unauthorized",       # LINE WORKS: 554 5.7.1
@@ -718,6 +729,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unknown domain",
         "domain not found",
         "ドメインが存在しません",
+        "ドメインが存在しない",               # Japanese: 宛先のドメインが存在しないため
+        "ドメインが見つかりません",
+        "ホストが見つかりません",
         "couldn't find any host named",         # qmail (#5.1.2)
         "all relevant mx records point to non-existent hosts",  # Exim
         "dns.nonexistentdomain",                # Exchange: SMTPSEND.DNS.NonExistentDomain
