@@ -8,7 +8,7 @@ import re
 # non-ASCII class would also cost ~10 ms to compile at every start-up.
 _ADDRESS = re.compile(r'(?:"[^"\n]{1,64}"|[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]{1,64})@'
                       r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})")
-_STRIP = " \t\r\n<>()[]{}'\",;:"
+_STRIP = " \t\r\n<>()[]{}',;:"
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _VALID_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
@@ -32,11 +32,13 @@ def normalise(value: str) -> str:
     value = value.strip()
     if ";" in value and value.split(";", 1)[0].strip().lower() in ("rfc822", "utf-8", "x400", "unknown"):
         value = value.split(";", 1)[1]
+    if "<" in value:  # "Display Name" <user@example.com>: the part in brackets
+        value = value[value.rindex("<") + 1:].split(">", 1)[0]
     value = value.strip(_STRIP)
-    if "<" in value and ">" in value:
-        value = value[value.rindex("<") + 1:]
-        value = value.split(">", 1)[0]
-    value = value.strip(_STRIP)
+    if value.count('"') == 2 and value.startswith('"') and value.endswith('"'):
+        value = value[1:-1]  # "user@example.com" quoted whole
+    elif value.count('"') == 1:
+        value = value.replace('"', "")
     if value.lower().startswith("mailto:"):
         value = value[7:]
     if value.startswith("@") and ":" in value:  # a source route: @relay.example:user@host

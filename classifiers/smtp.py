@@ -9,8 +9,11 @@ import re
 
 # An RFC 3463 enhanced status code standing alone ("5.1.1", "4.7.26"), not part of an IP.
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
-# A reply code that begins a reply: at the start, or after a separator or "said".
-_REPLY = re.compile(r"(?:^|[\s:;>(\[\"'])([245][0-5][0-9])(?=[ \t\n-]|$)")
+# A reply code that begins a reply: at the start, after ":", ";", ">", "]", ")" or "said", or
+# anywhere when an enhanced status follows it ("... 552 5.2.2 ..."); not any number in the
+# prose ("retry in 450 seconds").
+_REPLY = re.compile(r"(?:^|[:;>\])]|\bsaid)[ \t\n]{0,8}([245][0-5][0-9])(?=[ \t\n-]|$)"
+                    r"|(?<![\w.])([245][0-5][0-9])[ -](?=[245]\.\d{1,3}\.\d{1,3})")
 # "(in reply to RCPT TO command)", "after end of data", "while sending MAIL FROM"
 _COMMAND = re.compile(
     r"(?:in reply to|in response to|after|while sending)[ \t\n]{1,4}(?:the[ \t\n]{1,4})?"
@@ -34,7 +37,7 @@ def status_in(text: str) -> str:
 def reply_code_in(text: str) -> str:
     """The SMTP reply code that begins the server's reply in ``text`` ("550"), or ""."""
     match = _REPLY.search(text[:4000])
-    return match.group(1) if match else ""
+    return (match.group(1) or match.group(2)) if match else ""
 
 
 def command_in(text: str) -> str:

@@ -1,0 +1,192 @@
+"""The engine and the decode layer under it: dispatch, codes completed from the diagnostic,
+per-action reasons, the VERP fallback, report metadata, and the helpers detectors share."""
+from __future__ import annotations
+
+import pytest
+
+from classifiers import Kind, Reason, classify
+from classifiers.detectors import DETECTORS, Finding
+from classifiers.engine import to_outcome
+from classifiers.message import dsn_blocks, parse
+from classifiers.mime import split_header
+from classifiers.smtp import best_reply_code, best_status, command_in, reply_code_in, status_in
+from classifiers.text import decode_bytes, decode_header_value
+
+
+def dsn(*blocks: str, head: str = "", prose: str = "Delivery failed.") -> bytes:
+    """A multipart/report DSN with these recipient blocks."""
+    return (f"From: Mail Delivery Service <postmaster@mx.example.net>\nTo: news@example.org\n{head}"
+            "Subject: Delivery report\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+            f"--B\nContent-Type: text/plain\n\n{prose}\n\n--B\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.net\n\n" + "\n\n".join(blocks) +
+            "\n\n--B\nContent-Type: message/rfc822\n\nMessage-ID: <m1@example.org>\n"
+            "From: News <news@example.org>\nSubject: =?UTF-8?Q?Caf=C3=A9?=\nList-Id: <news.example.org>\n"
+            "\nbody\n--B--\n").encode()
+
+
+def test_report_metadata_comes_from_the_returned_message() -> None:
+    report = classify(dsn("Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1"))
+    assert (report.message_id, report.original_sender, report.original_subject, report.list_id) == (
+        "<m1@example.org>", "News <news@example.org>", "Café", "<news.example.org>")
+    assert report.subject == "Delivery report"
+    assert report.decoded_by == "rfc3464"
+
+
+def test_generic_status_gives_way_to_the_diagnostic_and_codes_are_filled() -> None:
+    (outcome,) = classify(dsn("Final-Recipient: rfc822; a@example.com\nAction: failed\n"
+                              "Status: 5.0.0\nDiagnostic-Code: smtp; 550-5.1.1 The account does "
+                              "not exist (in reply to RCPT TO command)")).outcomes
+    assert (outcome.status, outcome.reply_code, outcome.command) == ("5.1.1", "550", "RCPT")
+    assert outcome.reason is Reason.USERUNKNOWN and outcome.hard
+
+
+def test_mixed_report_keeps_each_recipients_action() -> None:
+    report = classify(dsn(
+        "Final-Recipient: rfc822; gone@example.com\nAction: failed\nStatus: 5.1.1",
+        "Final-Recipient: rfc822; ok@example.com\nAction: delivered\nStatus: 2.0.0",
+        "Final-Recipient: rfc822; slow@example.com\nAction: delayed\nStatus: 4.4.7"))
+    by = {o.recipient: o for o in report.outcomes}
+    assert report.kind is Kind.BOUNCE
+    assert (by["gone@example.com"].hard, by["ok@example.com"].reason, by["ok@example.com"].hard) == (
+        True, Reason.DELIVERED, False)
+    assert (by["slow@example.com"].action, by["slow@example.com"].hard) == ("delayed", False)
+
+
+@pytest.mark.parametrize(("actions", "kind"), [
+    (("delayed",), Kind.DELAY), (("delivered", "relayed"), Kind.DELIVERED),
+    (("expanded",), Kind.DELIVERED), (("delayed", "failed"), Kind.BOUNCE),
+])
+def test_kind_follows_the_actions(actions: tuple[str, ...], kind: Kind) -> None:
+    blocks = [f"Final-Recipient: rfc822; u{i}@example.com\nAction: {a}\nStatus: "
+              + ("2.0.0" if a in ("delivered", "relayed", "expanded") else "4.4.7" if a == "delayed" else "5.1.1")
+              for i, a in enumerate(actions)]
+    report = classify(dsn(*blocks))
+    assert report.kind is kind
+    assert len(report.outcomes) == len(actions)
+
+
+def test_a_delay_without_words_is_expired_and_never_hard() -> None:
+    (outcome,) = classify(dsn("Final-Recipient: rfc822; a@example.com\nAction: delayed\nStatus: 4.0.0",
+                              prose="This is only a warning about a delay.")).outcomes
+    assert (outcome.reason, outcome.hard) == (Reason.EXPIRED, False)
+
+
+def test_a_bounce_naming_no_one_falls_back_to_the_verp_address() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news-bounces+alice=example.com@lists.example.org\n"
+           b"Subject: Undeliverable\n\n550 5.1.1 Recipient address rejected: User unknown\n")
+    report = classify(raw)
+    assert report.verp_recipient == "alice@example.com"
+    assert [(o.recipient, o.hard) for o in report.outcomes] == [("alice@example.com", True)]
+
+
+def test_a_bounce_naming_no_one_and_no_verp_is_unparseable() -> None:
+    report = classify(b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\n"
+                      b"Subject: Undeliverable\n\nSomething went wrong.\n")
+    assert (report.kind, report.outcomes) == (Kind.UNPARSEABLE, ())
+
+
+def test_kind_fixed_reasons_are_never_hard() -> None:
+    finding = Finding(recipient="a@example.com", diagnostic="550 5.1.1 user unknown", status="5.1.1")
+    for kind, reason in ((Kind.COMPLAINT, Reason.FEEDBACK), (Kind.AUTOREPLY, Reason.VACATION),
+                         (Kind.DELIVERED, Reason.DELIVERED)):
+        outcome = to_outcome(finding, kind)
+        assert outcome is not None and (outcome.reason, outcome.hard) == (reason, False)
+
+
+def test_invalid_recipient_gives_no_outcome() -> None:
+    assert to_outcome(Finding(recipient="not an address"), Kind.BOUNCE) is None
+
+
+def test_first_claiming_detector_wins_and_generic_ones_come_last() -> None:
+    names = [name for name, _ in DETECTORS]
+    assert names[-5:] == ["receipt", "arf", "rfc3464", "autoreply", "generic"]
+    assert len(names) == len(set(names))
+
+
+def test_a_detector_that_raises_does_not_break_classify(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(msg: object) -> None:
+        raise RuntimeError("bug")
+    monkeypatch.setattr("classifiers.engine.DETECTORS", (("boom", boom),))
+    report = classify(b"Subject: x\n\nbody")
+    assert (report.kind, report.decoded_by) == (Kind.UNPARSEABLE, "error")
+    assert "RuntimeError: bug" in report.errors[0]
+
+
+# --- the helpers detectors share -------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "status", "code"), [
+    ("smtp; 550 5.1.1 <a@example.com>: User unknown", "5.1.1", "550"),
+    ("host mx.example.com[192.0.2.5] said: 452-4.2.2 Mailbox full", "4.2.2", "452"),
+    ("Connection to 192.0.2.250 port 25 timed out", "", ""),
+    ("version 5.1.1.2 of the filter; retry in 550 seconds", "", ""),
+    ("421 Service not available", "", "421"),
+])
+def test_codes_in_prose(text: str, status: str, code: str) -> None:
+    assert (status_in(text), reply_code_in(text)) == (status, code)
+
+
+@pytest.mark.parametrize(("declared", "said", "want"), [
+    ("5.0.0", "550 5.1.1 no such user", "5.1.1"), ("5.2.0", "552 5.2.2 over quota", "5.2.2"),
+    ("5.1.1", "550 5.7.1 blocked", "5.1.1"), ("4.0.0", "550 5.1.1 no such user", "4.0.0"),
+    ("", "550 5.1.1 no such user", "5.1.1"),
+])
+def test_best_status(declared: str, said: str, want: str) -> None:
+    assert best_status(declared, said) == want
+
+
+def test_a_reply_code_contradicting_the_status_is_dropped() -> None:
+    assert best_reply_code("", "250 ok, then 5.1.1", "5.1.1") == ""
+    assert best_reply_code("", "550 5.1.1 no", "5.1.1") == "550"
+
+
+@pytest.mark.parametrize(("text", "command"), [
+    ("(in reply to RCPT TO command)", "RCPT"), ("in reply to end of DATA command", "DATA"),
+    ("after MAIL FROM:<a@example.org>", "MAIL"), ("while sending the message body", "DATA"),
+    ("nothing here at all", ""),
+])
+def test_command_in(text: str, command: str) -> None:
+    assert command_in(text) == command
+
+
+def test_recipient_blocks_run_together_are_split() -> None:
+    per_message, blocks = dsn_blocks(
+        "Reporting-MTA: dns; mx.example.net\nFinal-Recipient: rfc822; a@example.com\nAction: failed\n"
+        "Final-Recipient: rfc822; b@example.com\nAction: failed\n\n"
+        "Original-Recipient: rfc822; c@example.com\nFinal-Recipient: rfc822; c@example.com\nStatus: 5.1.1\n")
+    assert per_message.get("reporting-mta") == "dns; mx.example.net"
+    assert [b.get("final-recipient") for b in blocks] == [
+        "rfc822; a@example.com", "rfc822; b@example.com", "rfc822; c@example.com"]
+
+
+def test_a_parameter_folded_without_blanks_still_belongs_to_its_field() -> None:
+    fields, body = split_header(b"Content-Type: multipart/mixed;\nboundary=\"XYZ\"\nSubject: s\n\nbody")
+    assert fields == [("Content-Type", 'multipart/mixed; boundary="XYZ"'), ("Subject", "s")]
+    assert body == b"body"
+    msg = parse(b'Content-Type: multipart/mixed;\nboundary="XYZ"\n\n--XYZ\nContent-Type: text/plain\n\n'
+                b"inside\n--XYZ--\n")
+    assert msg.text.strip() == "inside"
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("=?UTF-8?B?6YWN5L+h44Ko44Op44O8?=", "配信エラー"),
+    ("=?iso-2022-jp?B?GyRCR1s/LiUoJWkhPBsoQg==?= =?UTF-8?Q?_caf=C3=A9?= end", "配信エラー café end"),
+    ("Re: =?ISO-8859-1?Q?Bo=EEte_pleine?=", "Re: Boîte pleine"),
+    ("=?Shift_JIS?B?grGC8YLJgr+CzQ==?=", "こんにちは"),
+    ("=?utf-8?B?!!!?= kept", "=?utf-8?B?!!!?= kept"),
+    ("plain", "plain"),
+])
+def test_encoded_words(raw: str, want: str) -> None:
+    assert decode_header_value(raw) == want
+
+
+def test_a_truncated_encoded_word_keeps_what_it_can() -> None:
+    assert decode_header_value("=?UTF-8?B?44OL44Ol44O844K?=").startswith("ニュー")
+
+
+@pytest.mark.parametrize(("data", "label"), [
+    ("ユーザ不明".encode("cp932"), "iso-8859-1"), ("ユーザ不明".encode("euc_jp"), None),
+    ("ユーザ不明".encode("iso2022_jp"), "us-ascii"), ("ユーザ不明".encode("utf-8"), "shift_jis"),
+])
+def test_body_charsets_are_sniffed_when_the_label_lies(data: bytes, label: str | None) -> None:
+    assert decode_bytes(data, label) == "ユーザ不明"
