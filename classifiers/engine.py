@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .address import normalise, verp_recipient
 from .detectors import DETECTORS, Detection, Finding
+from .detectors.base import MAX_FINDINGS
 from .message import Message, parse
 from .model import Kind, Outcome, Reason, Report
 from .reasons import reason_for
@@ -69,8 +70,17 @@ def verp_of(msg: Message) -> str:
 
 
 def _outcomes(detection: Detection, verp: str) -> list[Outcome]:
+    """One outcome per recipient (the first finding wins), at most ``MAX_FINDINGS``: an NDR
+    listing the same or endless addresses costs one reason lookup per distinct address."""
     by_recipient: dict[str, Outcome] = {}
+    seen: set[str] = set()
     for finding in detection.findings:
+        key = finding.recipient.strip().lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(by_recipient) >= MAX_FINDINGS:
+            break
         outcome = to_outcome(finding, detection.kind, verp)
         if outcome is not None and outcome.recipient.lower() not in by_recipient:
             by_recipient[outcome.recipient.lower()] = outcome

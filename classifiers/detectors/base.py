@@ -13,6 +13,10 @@ from collections.abc import Callable
 from ..message import Message
 from ..model import Kind, Reason
 
+#: Recipients read from one NDR at most: real ones list a few, hostile ones endless lists
+#: (line-walking detectors stop there; the engine keeps no more outcomes).
+MAX_FINDINGS = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

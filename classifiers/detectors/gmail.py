@@ -19,7 +19,7 @@ from ..address import find_addresses, normalise
 from ..message import Message
 from ..model import Kind, Reason
 from ..smtp import reply_code_in, status_in
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "gmail"
 
@@ -130,6 +130,8 @@ def _split_recipients(rest: str) -> tuple[list[str], str]:
         address = normalise(stripped)
         if address and " " not in stripped:
             recipients.append(address)
+            if len(recipients) >= MAX_FINDINGS:
+                return recipients, ""
             continue
         return recipients, "\n".join(lines[i:])
     return recipients, ""

@@ -22,7 +22,7 @@ NAME = "sendgrid"
 
 _MARK = "This is an automatically generated message from SendGrid."
 # "... : mx.example.jp:[192.0.2.153] : 550 5.1.1 ... in RCPT TO"
-_LINE = re.compile(r"<([^<>\s]{1,320}@[^<>\s]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
+_LINE = re.compile(r"<([^<>\s@]{1,320}@[^<>\s@]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
                    r"\[[^\]\n]{1,64}\] : ([^\n]{0,2000}?)[ ]{1,4}in (RCPT TO|MAIL FROM|DATA)\b")
 _COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "DATA": "DATA"}
 

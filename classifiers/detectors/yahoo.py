@@ -18,7 +18,7 @@ from ..address import normalise
 from ..message import Message
 from ..model import Kind
 from ..smtp import reply_code_in, status_in
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "yahoo"
 
@@ -44,6 +44,8 @@ def detect(msg: Message) -> Detection | None:
         if stripped.startswith("<") and stripped.endswith(">:"):
             if recipient:
                 findings.append(_finding(recipient, words))
+                if len(findings) >= MAX_FINDINGS:
+                    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
             recipient, words = normalise(stripped[:-1]), []
         elif recipient and stripped:
             words.append(stripped)

@@ -21,7 +21,8 @@ from .base import Detection, Finding
 NAME = "zoho"
 
 _SENDER = "zoho.com"
-_FAILED = re.compile(r"^(\S{1,320}@\S{1,255}) (.{0,80}?), ERROR_CODE :(.{0,2000})$", re.MULTILINE)
+_FAILED = re.compile(r"^([^\s@]{1,320}@[^\s@]{1,255}) ([^,\n]{0,80}), ERROR_CODE :([^\n]{0,2000})$",
+                     re.MULTILINE)
 _CODE_SEP = ", ERROR_CODE :"
 _WARNED = re.compile(r"^\[Status: ([^,\]]{0,40}), Address: <([^>]{1,320})>, "
                      r"ResponseCode (\d{3}), ([^\]]{0,2000})\]", re.MULTILINE)
