@@ -82,10 +82,10 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "5.7.54": R.NORELAYING,       # unable to relay recipient in non-accepted domain
     "5.7.64": R.NORELAYING,       # TenantAttribution; relay access denied
     "5.7.57": R.SECURITYERROR,    # client not authenticated to send anonymous mail
-    "5.7.133": R.FILTERED,        # sender not authenticated for group
-    "5.7.134": R.FILTERED,        # sender not authenticated for mailbox
-    "5.7.135": R.FILTERED,        # sender not authenticated for public folder
-    "5.7.136": R.FILTERED,        # sender not authenticated for mail user
+    "5.7.133": R.SECURITYERROR, # sender not authenticated for group
+    "5.7.134": R.SECURITYERROR, # sender not authenticated for mailbox
+    "5.7.135": R.SECURITYERROR, # sender not authenticated for public folder
+    "5.7.136": R.SECURITYERROR, # sender not authenticated for mail user
     "5.7.501": R.SPAMDETECTED,    # access denied, spam abuse detected
     "5.7.511": R.BLOCKED,         # access denied, banned sender
     "5.7.520": R.POLICYVIOLATION, # organization does not allow external forwarding
@@ -259,6 +259,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "tried to reach is over quota",         # Gmail: 452 4.2.2
         "quotaexceeded",                        # Exchange: QuotaExceededException, MapiExceptionShutoffQuotaExceeded
         "mailbox has exceeded",
+        "error: quota exceed",                  # Exim
+        "mailbox exceeds allowed size",         # IMail
     )),
     (R.MESGTOOBIG, (
         "exceeded maximum inbound message size",
@@ -281,6 +283,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "channel size limit exceed",         # m-FILTER FAQ: 552 Channel size limit exceeded
         "recipsizelimit",                       # Exchange: RESOLVER.RST.RecipSizeLimit
         "exceeded the message size limit",
+        "sendersizelimit",                      # Exchange: RESOLVER.RST.SenderSizeLimit
+        "the message size exceeds",             # Courier
     )),
     (R.EXCEEDLIMIT, (
         "message header size exceeds limit",
@@ -668,6 +672,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "recipient address does not exist",     # Facebook, others
         "unknown or illegal alias",             # Sendmail
         "no such account",
+        "resolver.adr.badprimary",              # Exchange
     )),
     (R.FILTERED, (
         "because the recipient is only accepting mail from specific email addresses",
@@ -736,6 +741,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "all relevant mx records point to non-existent hosts",  # Exim
         "dns.nonexistentdomain",                # Exchange: SMTPSEND.DNS.NonExistentDomain
         "we weren't able to find the recipient domain",  # Gmail 553 5.1.2
+        "all host address lookups failed permanently",  # Exim
+        "illegal host/domain name found",       # Oracle Messaging Server
     )),
     (R.SPEEDING, (
         "sent too many messages",            # LINE WORKS: 452 4.7.1
@@ -856,6 +863,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "your access ip * has been rejected",
         "your sender's ip address is listed at",
         "weren't sent. please contact your internet service provider",  # Outlook.com
+        "@ * :blocked)",                        # Barracuda: (a@example.com:blocked)
     )),
     (R.POLICYVIOLATION, (
         "file attachment restricted by the administrator",  # LINE WORKS: 550 5.7.1
@@ -902,6 +910,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "please log in with your web browser",  # Gmail 534
         "client was not authenticated",         # Exchange Online 5.7.57
         "please turn on smtp authentication",   # MessageLabs
+        "resolver.rst.authrequired",            # Exchange: 5.7.1 / 5.7.133 authentication required
     )),
     (R.FAILEDSTARTTLS, (
         "starttls is required",
@@ -922,11 +931,13 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "this message contains invalid mime headers",
         "mail message is malformed",            # LINE WORKS: 554 5.6.0
         "unnecessary base64 encoding",
+        "too many \"received\" headers",        # Exim: ... - suspected mail loop
     )),
     (R.SYSTEMFULL, (
         "mail system full",
         "insufficient system storage",
         "insufficient system resources",
+        "(not enough free space)",              # qmail: mailbox unavailable (not enough free space)
     )),
     (R.NOTACCEPT, (
         "does not accept mail",
@@ -938,6 +949,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "mail receiving disabled",
         "no route for current request",
         "doesn't receive email according to the administrator",  # Gmail: null MX
+        "an mx or srv record indicated no smtp service",  # Exim
+        "no host found for existing smtp connection",  # Exim
     )),
     (R.EXPIRED, (
         "could not send message for past",   # "could not send message for past 4 hours"
@@ -965,6 +978,11 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "cannot send message for",              # Sendmail: cannot send message for 5 days
         "queue.expired",                        # Exchange: QUEUE.Expired
         "did not accept our requests to connect",  # Gmail
+        "no action is required on your part",   # Exim delay warning
+        "delay reason: ",                       # Exim
+        "has been frozen",                      # Exim
+        "was frozen on arrival",                # Exim
+        "delivery to the following recipient has been delayed",  # Gmail
     )),
     (R.NETWORKERROR, (
         "could not connect and send the mail to",
@@ -991,6 +1009,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "network error on destination",         # OpenSMTPD
         "loop detected",                        # OpenSMTPD
         "lost connection with",                 # Postfix
+        "smtpsend.dns.mxloopback",              # Exchange
     )),
     (R.SYSTEMERROR, (
         "aliasing/forwarding loop broken",
@@ -1019,6 +1038,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "isn't in my control/locals file",      # qmail (#5.4.6)
         "temporary system problem",             # Gmail 421 4.3.0
         "internal system error",
+        "delivery to file forbidden",           # Exim
+        "delivery to pipe forbidden",           # Exim
+        "local delivery failed",                # Exim
+        "lmtp error after ",                    # Exim
     )),
     (R.MAILERERROR, (
         " || exit ",
