@@ -863,7 +863,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "your access ip * has been rejected",
         "your sender's ip address is listed at",
         "weren't sent. please contact your internet service provider",  # Outlook.com
-        "@ * :blocked)",                        # Barracuda: (a@example.com:blocked)
+        "@*:blocked)",                        # Barracuda: (a@example.com:blocked)
     )),
     (R.POLICYVIOLATION, (
         "file attachment restricted by the administrator",  # LINE WORKS: 550 5.7.1
