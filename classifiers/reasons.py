@@ -5,9 +5,10 @@
 1. a provider row (``providers.PROVIDER_ROWS``) for the remote host or recipient domain;
 2. a *specific* enhanced status (``SPECIFIC_STATUS``): 5.2.2 is a full mailbox whatever
    the text says (a "user unknown" status yields to words of the sender-side or transient
-   reasons in ``OVERRIDE_USERUNKNOWN_STATUS``: a dead address must be beyond doubt);
+   reasons in ``OVERRIDE_USERUNKNOWN``: a dead address must be beyond doubt);
 3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
-   phrases occurs in the lowercased diagnostic wins;
+   phrases occurs in the lowercased diagnostic wins; "user unknown" words yield to the same
+   ``OVERRIDE_USERUNKNOWN`` words, and prove a dead mailbox only in reply to RCPT TO;
 4. the SMTP command a 5xx reply answered (``COMMAND_REASON``: a refusal of MAIL FROM is
    ``rejected``, of the greeting or HELO ``blocked``);
 5. a *generic* status (``GENERIC_STATUS``: 5.7.1, 5.2.0 ... say little alone), then the
@@ -15,8 +16,8 @@
 6. ``onhold`` when the server said something no rule knows, ``undefined`` when it said nothing.
 
 A phrase is lowercase text matched as a substring; ``*`` inside a phrase stands for any run of
-text, so ``"user * unknown"`` matches "user foo@example.jp unknown" (parts found in order, with
-``str.find``: linear, no regular expressions). Japanese phrases are matched after NFKC
+text (spaces beside it are literal), so ``"user * unknown"`` matches "user foo@example.jp
+unknown" (parts found in order, with ``str.find``: linear, no regular expressions). Japanese phrases are matched after NFKC
 normalisation, so full-width letters and half-width kana in NDRs compare equal.
 """
 from __future__ import annotations
@@ -1082,15 +1083,15 @@ def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...], ascii_only: bool
     return tuple(out)
 
 
-#: Reasons whose words override a status that says "user unknown" (sisimai's pre-matches):
+#: Reasons whose words override "user unknown" words or status (sisimai's pre-matches):
 #: "552 mailbox is over quota temporarily (#5.1.1)" is a full mailbox, not a dead one.
-OVERRIDE_USERUNKNOWN_STATUS = frozenset(
+OVERRIDE_USERUNKNOWN = frozenset(
     {R.MAILBOXFULL, R.HASMOVED, R.NORELAYING, R.REJECTED, R.BLOCKED, R.NOTACCEPT, R.SUSPEND})
 
 _ROWS = _compile(PHRASES, ascii_only=False)
 _ROWS_ASCII = _compile(PHRASES, ascii_only=True)
 _NDR_ROWS = _compile(NDR_SENTENCES, ascii_only=False)
-_OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN_STATUS)
+_OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN)
 # "550-5.7.1 " / "550 5.7.1 " repeated at the start of each line of a multi-line reply, and
 # bare "550-" continuation marks: noise inside a sentence once the first one is kept.
 _REPLY_PREFIX = re.compile(r"\b[245]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b ?")
@@ -1163,7 +1164,8 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
         return found
     found = _first_match(text, _NDR_ROWS) or _phrases(text)
     if found is R.USERUNKNOWN:
-        return _mailbox_or_filter(status, command.upper(), text)
+        return _first_match(text, _OVERRIDE_ROWS) or _mailbox_or_filter(
+            status, command.upper(), text)
     if found is not None:
         return found
     failed = reply_code[:1] == "5" or status[:1] == "5"
