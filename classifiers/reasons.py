@@ -7,8 +7,9 @@
    the text says (a "user unknown" status yields to words of the sender-side or transient
    reasons in ``OVERRIDE_USERUNKNOWN``: a dead address must be beyond doubt);
 3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
-   phrases occurs in the lowercased diagnostic wins; "user unknown" words yield to the same
-   ``OVERRIDE_USERUNKNOWN`` words, and prove a dead mailbox only in reply to RCPT TO;
+   phrases occurs in the lowercased diagnostic wins; words of a dead address (user or host
+   unknown) yield to the same ``OVERRIDE_USERUNKNOWN`` words, and "user unknown" words prove
+   a dead mailbox only in reply to RCPT TO;
 4. the SMTP command a 5xx reply answered (``COMMAND_REASON``: a refusal of MAIL FROM is
    ``rejected``, of the greeting or HELO ``blocked``);
 5. a *generic* status (``GENERIC_STATUS``: 5.7.1, 5.2.0 ... say little alone), then the
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .model import Reason
+from .model import DEAD_REASONS, Reason
 from .providers import provider_reason
 
 R = Reason
@@ -1163,9 +1164,10 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
             return _first_match(text, _OVERRIDE_ROWS) or found
         return found
     found = _first_match(text, _NDR_ROWS) or _phrases(text)
+    if found in DEAD_REASONS:  # a dead address must be beyond doubt
+        found = _first_match(text, _OVERRIDE_ROWS) or found
     if found is R.USERUNKNOWN:
-        return _first_match(text, _OVERRIDE_ROWS) or _mailbox_or_filter(
-            status, command.upper(), text)
+        return _mailbox_or_filter(status, command.upper(), text)
     if found is not None:
         return found
     failed = reply_code[:1] == "5" or status[:1] == "5"

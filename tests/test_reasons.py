@@ -106,6 +106,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 5.1.1 <a@example.org>: Relay access denied", "5.1.1", "550", "RCPT", "", R.NORELAYING),
     ("550 Requested action not taken: mailbox unavailable (listed at zen.spamhaus.org)", "", "550", "RCPT", "", R.BLOCKED),
     ("550 <a@example.jp>: User unknown; Client host rejected", "", "550", "RCPT", "", R.BLOCKED),
+    ("554 Client host rejected: unknown host", "", "554", "RCPT", "", R.BLOCKED),
     # sender-side words outrank "user unknown" words
     ("550 <s@example.net>: Sender address rejected: User unknown in local recipient table", "", "550", "RCPT", "", R.REJECTED),
     # generic status codes defer to phrases ...
