@@ -1,15 +1,22 @@
 """The last resort for a message that looks like a delivery failure no detector could read.
 
-Recipients come from X-Failed-Recipients (Exim and others set it); the prose stands in for
-the diagnostic. With no recipient the engine falls back to the VERP address of the NDR's
-own envelope, and failing that the report is UNPARSEABLE ("a bounce, but whose?").
+Recipients come from X-Failed-Recipients (Exim and others set it), else from the prose: an
+address the NDR's text names (before any inline copy of the original) that the returned
+message was addressed to, or that stands on a line saying what went wrong ("550 ...",
+"unknown", "見つかりません") or alone on its line, as lists of failed addresses do. The
+NDR's own sender and addressee and the original sender are never candidates. The prose
+around each address stands in for the diagnostic. With no recipient the engine falls back to
+the VERP address of the NDR's own envelope, and failing that the report is UNPARSEABLE.
 """
 from __future__ import annotations
+
+import re
 
 from ..address import find_addresses
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
+from .rfc3464 import prose_about
 
 NAME = "generic"
 
@@ -28,20 +35,43 @@ _SUBJECT_WORDS = (
     "mail system error", "rejected", "error sending", "message failure",
     "配信エラー", "配送エラー", "未配達", "送信エラー", "配信不能", "エラーメール", "不達",
 )
+#: Where an NDR's prose ends and its inline copy of the original begins (lowercase).
+_ORIGINAL_MARKERS = re.compile(
+    r"below this line is a copy of the message|original message follows|"
+    r"this is a copy of the message|included is a copy of the message|"
+    r"-{2,} ?original message ?-{2,}|original message headers|the original message was|"
+    r"message header follows|copy of the original message|^received: ?from |^message-id: ?<|"
+    r"元のメッセージ|以下、?元のメール|送信したメール", re.MULTILINE)
+#: A line saying what went wrong: an SMTP reply or status code, or a failure word.
+_FAILURE_LINE = re.compile(
+    r"(?<![\d.])[245]\d\d(?![\d.])|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}|unknown|not found|"
+    r"no such|does not exist|doesn't exist|invalid|rejected|refused|denied|failed|failure|"
+    r"unavailable|not recognized|disabled|inactive|suspended|quota|full|too large|too big|"
+    r"expired|timed out|timeout|not deliver|undeliverable|could not|couldn't|unable|"
+    r"permanent|error|存在しません|見つかりません|宛先不明|エラー|失敗|できません")
+_ADDRESS_LINE = re.compile(r"[\s<>\"'(),;:\[\]]*\S+@\S+?[\s<>\"'(),;:.\[\]]*")
+_ALIAS = re.compile(r"\((?:generated|expanded) from", re.IGNORECASE)
 _PROSE_LIMIT = 1500
+_SCAN_LIMIT = 64 * 1024
+_NEARBY_LINES = 2
 
 
 def detect(msg: Message) -> Detection | None:
     if not looks_like_failure(msg):
         return None
+    prose = own_prose(msg.text)
     recipients = []
     for value in msg.headers.get_all("x-failed-recipients"):
         recipients.extend(find_addresses(value))
-    diagnostic = msg.text[:_PROSE_LIMIT]
-    findings = tuple(Finding(recipient=r, diagnostic=diagnostic, action="failed")
-                     for r in recipients) or (Finding(recipient="", diagnostic=diagnostic,
-                                                      action="failed"),)
-    return Detection(kind=Kind.BOUNCE, findings=findings)
+    if not recipients:
+        recipients = prose_recipients(msg, prose)
+    if not recipients:
+        return Detection(kind=Kind.BOUNCE, findings=(
+            Finding(recipient="", diagnostic=prose[:_PROSE_LIMIT], action="failed"),))
+    single = len(recipients) == 1
+    return Detection(kind=Kind.BOUNCE, findings=tuple(
+        Finding(recipient=r, diagnostic=prose_about(prose, r, not single), action="failed")
+        for r in recipients))
 
 
 def looks_like_failure(msg: Message) -> bool:
@@ -54,3 +84,36 @@ def looks_like_failure(msg: Message) -> bool:
         return True
     subject = msg.subject.lower()
     return any(w in subject for w in _SUBJECT_WORDS)
+
+
+def own_prose(text: str) -> str:
+    """The NDR's own words: the text before an inline copy of the original message."""
+    text = text[:_SCAN_LIMIT]
+    found = _ORIGINAL_MARKERS.search(text.lower())
+    return text[:found.start()] if found else text
+
+
+def prose_recipients(msg: Message, prose: str) -> list[str]:
+    """Addresses the prose names as failed (see the module docstring), in order."""
+    excluded = {a.lower() for name in ("from", "to", "reply-to", "return-path", "sender",
+                                       "delivered-to", "x-original-to", "errors-to")
+                for value in msg.headers.get_all(name) for a in find_addresses(value)}
+    excluded |= {a.lower() for name in ("from", "sender", "return-path", "reply-to")
+                 for a in find_addresses(msg.original_headers.get(name))}
+    addressed = {a.lower() for name in ("to", "cc", "bcc", "resent-to")
+                 for value in msg.original_headers.get_all(name) for a in find_addresses(value)}
+    lines = prose.split("\n")
+    chosen: dict[str, None] = {}
+    for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
+        nearby = "\n".join(lines[index:index + 1 + _NEARBY_LINES]).lower()
+        alias = _ALIAS.search(line)  # "(expanded from <list@...>)" names no failed address
+        for address in find_addresses(line[:alias.start()] if alias else line):
+            key = address.lower()
+            if key in excluded or key in chosen or "=" in key.partition("@")[0]:
+                continue  # "=" in the local part: a VERP return path, not a recipient
+            if (key in addressed or _ADDRESS_LINE.fullmatch(line)
+                    or _FAILURE_LINE.search(nearby)):
+                chosen[address] = None
+    return list(chosen)

@@ -28,6 +28,7 @@ _ACTIONS = {"failed": "failed", "failure": "failed", "fail": "failed", "error": 
             "relayed": "relayed", "expanded": "expanded", "deliverable": "delivered"}
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _PROSE_LIMIT = 1500
+_NEARBY_LINES = 8
 
 
 def detect(msg: Message) -> Detection | None:
@@ -98,15 +99,26 @@ def finding(block: Headers, prose: str, multi: bool) -> Finding:
 
 
 def prose_about(prose: str, recipient: str, multi: bool) -> str:
-    """The prose paragraph naming ``recipient``; for a lone recipient, the prose itself."""
-    if recipient:
-        at = prose.lower().find(recipient.lower())
-        if at != -1:
-            start = prose.rfind("\n\n", 0, at) + 1
-            end = prose.find("\n\n", at + len(recipient))
-            paragraph = prose[start:end if end != -1 else len(prose)]
-            rest = paragraph[:at - start] + paragraph[at - start + len(recipient):]
-            words = [w for w in rest.split() if any(c.isalpha() for c in w)]
-            if len(words) >= 3:  # more than the address and a word or two
-                return paragraph[:_PROSE_LIMIT]
+    """What the prose says about ``recipient``. Alone: the paragraph naming it, else the
+    whole prose. One of several: the line naming it and the lines after it, up to a blank
+    line or a line naming another address ("" when they say nothing more)."""
+    at = prose.lower().find(recipient.lower()) if recipient else -1
+    if at == -1:
+        return "" if multi else prose[:_PROSE_LIMIT]
+    if multi:
+        start = prose.rfind("\n", 0, at) + 1
+        lines = prose[start:start + _PROSE_LIMIT].split("\n")
+        taken = [lines[0]]
+        for line in lines[1:_NEARBY_LINES + 1]:
+            if not line.strip() or "@" in line:
+                break
+            taken.append(line)
+        said = "\n".join(taken)
+    else:
+        start = prose.rfind("\n\n", 0, at) + 1
+        end = prose.find("\n\n", at + len(recipient))
+        said = prose[start:end if end != -1 else len(prose)][:_PROSE_LIMIT]
+    rest = said.replace(prose[at:at + len(recipient)], " ", 1)
+    if sum(1 for w in rest.split() if any(c.isalpha() for c in w)) >= 3:
+        return said  # more than the address and a word or two
     return "" if multi else prose[:_PROSE_LIMIT]
