@@ -4,7 +4,7 @@
 
 1. a provider row (``providers.PROVIDER_ROWS``) for the remote host or recipient domain;
 2. a *specific* enhanced status (``SPECIFIC_STATUS``): 5.2.2 is a full mailbox whatever
-   the text says (a "user unknown" status yields to words of the sender-side or transient
+   the text says (a status of a dead address yields to words of the sender-side or transient
    reasons in ``OVERRIDE_USERUNKNOWN``: a dead address must be beyond doubt);
 3. the phrase tables (``PHRASES``), rows in precedence order: the first reason one of whose
    phrases occurs in the lowercased diagnostic wins; words of a dead address (user or host
@@ -1160,7 +1160,7 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
         return found
     if status in SPECIFIC_STATUS:
         found = SPECIFIC_STATUS[status]
-        if found is R.USERUNKNOWN:
+        if found in DEAD_REASONS:
             return _first_match(text, _OVERRIDE_ROWS) or found
         return found
     found = _first_match(text, _NDR_ROWS) or _phrases(text)

@@ -104,6 +104,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("552 sorry, mailbox a@example.org is over quota temporarily (#5.1.1)", "5.1.1", "552", "", "", R.MAILBOXFULL),
     ("550 5.1.1 <a@example.org>: Sender address rejected: undeliverable address", "5.1.1", "550", "RCPT", "", R.REJECTED),
     ("550 5.1.1 <a@example.org>: Relay access denied", "5.1.1", "550", "RCPT", "", R.NORELAYING),
+    ("550 5.4.4 <a@example.org>: Sender address rejected: unable to route", "5.4.4", "550", "MAIL", "", R.REJECTED),
     ("550 Requested action not taken: mailbox unavailable (listed at zen.spamhaus.org)", "", "550", "RCPT", "", R.BLOCKED),
     ("550 <a@example.jp>: User unknown; Client host rejected", "", "550", "RCPT", "", R.BLOCKED),
     ("554 Client host rejected: unknown host", "", "554", "RCPT", "", R.BLOCKED),
