@@ -6,8 +6,10 @@ Two shapes, both sent by ``mailer-daemon@googlemail.com``:
   "... has been delayed:"), the addresses indented, then "Technical details of permanent
   failure:" with Google's words and, after "The error that the other server returned was:",
   the remote server's reply, often ending in Gmail's session state "(state 14)";
-* the newer "** Message not delivered **" card whose delivery-status part is empty (a
-  "Send mail as" or relay failure); the recipient is then the original message's To.
+* the newer card ("** Address not found **", "** Message not delivered **", "** Message
+  blocked **", "** Delivery incomplete **") when its delivery-status part is empty or missing:
+  the recipient is the one the card names ("wasn't delivered to a@b"), else the original
+  message's To (a "Send mail as" failure names nobody), else X-Failed-Recipients.
 
 Gmail's newer bounces with a filled delivery-status part are left to the RFC 3464 decoder.
 """
@@ -30,9 +32,17 @@ _DETAILS = "Technical details of "
 _REMOTE = "The error that the other server returned was:"
 _END_MARKS = ("----- Original message -----", "----- Message header follows -----",
               "\n--\n", "----- Original Message -----")
-_CARD = "** Message not delivered **"
+#: Card titles; "Delivery incomplete" is a delay (Gmail keeps trying).
+_CARDS = ("** Address not found **", "** Message not delivered **", "** Message blocked **",
+          "** Delivery incomplete **")
+_CARD_DELAY = "** Delivery incomplete **"
 _CARD_RESPONSE = "The response was:"
+# "Your message wasn't delivered to a@b because ...", "... delivering your message to a@b."
+_CARD_NAMES = re.compile(r"(?:wasn't delivered to|delivering your message to|"
+                         r"has been delayed to) ([^\s<>()]{1,320}@[^\s<>()]{1,255})")
 _STATE = re.compile(r"\(state (\d{1,2})\)")
+# "... rejected by the server for the recipient domain example.jp by mx.example.jp. [192.0.2.1]."
+_REMOTE_HOST = re.compile(r"for the recipient domain \S{1,255} by ([A-Za-z0-9][A-Za-z0-9.-]{0,253}?)\.? \[")
 
 #: Gmail's own words (not the remote server's) and the reason they state.
 _GOOGLE_PHRASES: tuple[tuple[str, Reason], ...] = (
@@ -70,8 +80,10 @@ def detect(msg: Message) -> Detection | None:
     text = msg.text
     if _LEAD in text:
         return _classic(text)
-    if _CARD in text and not msg.dsn_recipients:
-        return _card(msg)
+    if not msg.dsn_recipients:
+        title = next((t for t in _CARDS if t in text), "")
+        if title:
+            return _card(msg, title)
     return None
 
 
@@ -88,25 +100,30 @@ def _classic(text: str) -> Detection:
     reason = _google_reason(details) or reason
     if kind is Kind.DELAY:
         reason = Reason.EXPIRED
+    host = _REMOTE_HOST.search(" ".join(details.split()))
     findings = tuple(Finding(recipient=r, diagnostic=details, status=status,
                              reply_code=reply_code, command=command, reason=reason,
-                             action="delayed" if kind is Kind.DELAY else "failed")
+                             action="delayed" if kind is Kind.DELAY else "failed",
+                             remote_mta=host.group(1).lower() if host else "")
                      for r in recipients)
     return Detection(kind=kind, findings=findings)
 
 
-def _card(msg: Message) -> Detection:
-    text = msg.text
-    words = text.partition(_CARD)[2]
+def _card(msg: Message, title: str) -> Detection:
+    words = msg.text.partition(title)[2]
     response = words.partition(_CARD_RESPONSE)[2].strip()
     diagnostic = response or words.strip()
-    recipients = find_addresses(msg.original_headers.get("to")) or find_addresses(
-        msg.headers.get("x-failed-recipients"))
+    named = _CARD_NAMES.search(words.partition(_CARD_RESPONSE)[0])
+    recipients = ([normalise(named.group(1).rstrip("."))] if named else
+                  find_addresses(msg.original_headers.get("to"))
+                  or find_addresses(msg.headers.get("x-failed-recipients")))
     reply_code, status = reply_code_in(response), status_in(response)
-    reason = _google_reason(words)
-    return Detection(kind=Kind.BOUNCE, findings=tuple(
+    delayed = title == _CARD_DELAY
+    reason = Reason.EXPIRED if delayed else _google_reason(words)
+    return Detection(kind=Kind.DELAY if delayed else Kind.BOUNCE, findings=tuple(
         Finding(recipient=r, diagnostic=diagnostic, status=status, reply_code=reply_code,
-                action="failed", reason=reason) for r in recipients))
+                action="delayed" if delayed else "failed", reason=reason)
+        for r in recipients if r))
 
 
 def _cut(text: str) -> str:
