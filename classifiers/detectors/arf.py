@@ -1,5 +1,8 @@
 """RFC 5965 abuse feedback reports (ARF): a recipient complained about the message.
 
+Also Microsoft's junk mail reports (JMRP), which return the message with the complaining
+address in its X-HmXmrOriginalRecipient field.
+
 The complaining address is Original-Rcpt-To (one field per address), else the To of the
 returned message, else sisimai's placeholder for "the report names no one", so complaint
 counts stay comparable with sisimai's. Kind COMPLAINT; the engine gives reason ``feedback``.
@@ -21,7 +24,7 @@ _MARK = "feedback-type:"
 def detect(msg: Message) -> Detection | None:
     fields = msg.feedback
     if fields is None:
-        fields = _fields_in_prose(msg)
+        fields = _fields_in_prose(msg) or _microsoft_jmrp(msg)
         if fields is None:
             return None
     recipients = [a for a in (normalise(v) for v in fields.get_all("original-rcpt-to")) if a]
@@ -46,6 +49,17 @@ def _fields_in_prose(msg: Message) -> Headers | None:
             if "feedback-type" in block and ("user-agent" in block or "version" in block):
                 return block
     return None
+
+
+def _microsoft_jmrp(msg: Message) -> Headers | None:
+    """Microsoft's junk mail reports (JMRP) are no ARF: the complaint is the returned
+    message, whose X-HmXmrOriginalRecipient names the complaining address."""
+    complainant = msg.original_headers.get("x-hmxmroriginalrecipient")
+    if not complainant:
+        return None
+    return Headers([("Feedback-Type", "abuse"), ("User-Agent", "Microsoft JMRP"),
+                    ("Original-Rcpt-To", complainant),
+                    ("Source-IP", msg.original_headers.get("x-reporter-ip"))])
 
 
 def _source(fields: Headers) -> str:
