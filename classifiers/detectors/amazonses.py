@@ -7,7 +7,8 @@ own guess before the remote server's quoted reply ("5.1.0 - Unknown address erro
 550-'5.2.2 <a@b>... Mailbox Full'"): there the quoted reply is what the remote said. Fields read: ``notificationType``/``eventType``,
 ``bounce.bounceType``/``bounceSubType``/``bouncedRecipients[]`` (emailAddress, action,
 status, diagnosticCode), ``bounce.reportingMTA``, ``complaint.complainedRecipients[]``,
-``delivery.recipients[]``/``smtpResponse``.
+``delivery.recipients[]``/``smtpResponse``, ``deliveryDelay.delayedRecipients[]``. Other
+events (Send, Reject, Open, Click, ...) are reported as not a bounce.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ _SUBTYPES: dict[str, Reason] = {
     "MailboxFull": Reason.MAILBOXFULL,
     "MessageTooLarge": Reason.MESGTOOBIG,
 }
-_KINDS = {"Bounce": Kind.BOUNCE, "Complaint": Kind.COMPLAINT, "Delivery": Kind.DELIVERED}
+_KINDS = {"Bounce": Kind.BOUNCE, "Complaint": Kind.COMPLAINT, "Delivery": Kind.DELIVERED,
+          "DeliveryDelay": Kind.DELAY}
 # Last resort for JSON too damaged to load: each bounced recipient object, flat.
 _RECIPIENT = re.compile(r'\{[^{}]{0,2000}?"emailAddress"\s{0,4}:\s{0,4}"([^"]{1,320})"[^{}]{0,2000}\}')
 _FIELD = re.compile(r'"(action|status|diagnosticCode)"\s{0,4}:\s{0,4}"([^"]{0,1000})"')
@@ -52,9 +54,14 @@ def detect(msg: Message) -> Detection | None:
         return _salvage(text)
     kind = _KINDS.get(str(notification.get("notificationType") or notification.get("eventType")))
     if kind is None:
-        return None
+        return Detection(kind=Kind.NOT_BOUNCE)
     if kind is Kind.BOUNCE:
         findings = _bounced(notification.get("bounce") or {})
+    elif kind is Kind.DELAY:
+        delay = notification.get("deliveryDelay") or {}
+        mta = type_stripped(str(delay.get("reportingMTA", "")))
+        findings = tuple(_finding(r | {"action": "delayed"}, None, mta)
+                         for r in _dicts(delay.get("delayedRecipients")))
     elif kind is Kind.COMPLAINT:
         findings = tuple(Finding(recipient=str(r.get("emailAddress", "")))
                          for r in _dicts((notification.get("complaint") or {}).get("complainedRecipients")))
