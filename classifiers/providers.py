@@ -165,7 +165,6 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (FACEBOOK, "", "dns-t", R.REJECTED),
     (FACEBOOK, "", "con-t1", R.SYSTEMERROR),        # their server has too many connections
     (FACEBOOK, "", "con-t", R.TOOMANYCONN),         # yours has too many connections open
-    (FACEBOOK, "", "rcpt: ", R.USERUNKNOWN),
     # Orange / France Telecom (wanadoo): codes after the French/English text
     (ORANGE, "", "adresse d au moins un destinataire invalide", R.USERUNKNOWN),
     (ORANGE, "", "_416", R.USERUNKNOWN),            # OFR_416 invalid recipient

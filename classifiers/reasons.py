@@ -3,6 +3,7 @@
 ``reason_for(diagnostic, status, reply_code, command, host)`` decides in this order:
 
 1. a provider row (``providers.PROVIDER_ROWS``) for the remote host or recipient domain;
+   like every dead-address reason below, one yields to the words in ``OVERRIDE_USERUNKNOWN``;
 2. a *specific* enhanced status (``SPECIFIC_STATUS``): 5.2.2 is a full mailbox whatever
    the text says (a status of a dead address yields to words of the sender-side or transient
    reasons in ``OVERRIDE_USERUNKNOWN``: a dead address must be beyond doubt);
@@ -1141,6 +1142,13 @@ def status_of(status: str) -> str:
     return status.strip().lstrip("#").strip()
 
 
+def _doubt(found: Reason, text: str) -> Reason:
+    """A dead-address reason unless the text also names a sender-side or transient one."""
+    if found in DEAD_REASONS:
+        return _first_match(text, _OVERRIDE_ROWS) or found
+    return found
+
+
 def _mailbox_or_filter(status: str, command: str, text: str) -> Reason:
     """"User unknown" words prove a missing mailbox only in reply to RCPT TO (or with a status
     that says so, or in the NDR's own sentence): after DATA, or with no command known, many
@@ -1157,18 +1165,14 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
     text = normalise_text(diagnostic)
     found = provider_reason(host.lower(), text, status, reply_code)
     if found is not None:
-        return found
+        return _doubt(found, text)
     if status in SPECIFIC_STATUS:
-        found = SPECIFIC_STATUS[status]
-        if found in DEAD_REASONS:
-            return _first_match(text, _OVERRIDE_ROWS) or found
-        return found
+        return _doubt(SPECIFIC_STATUS[status], text)
     found = _first_match(text, _NDR_ROWS) or _phrases(text)
-    if found in DEAD_REASONS:  # a dead address must be beyond doubt
-        found = _first_match(text, _OVERRIDE_ROWS) or found
-    if found is R.USERUNKNOWN:
-        return _mailbox_or_filter(status, command.upper(), text)
     if found is not None:
+        found = _doubt(found, text)
+        if found is R.USERUNKNOWN:
+            return _mailbox_or_filter(status, command.upper(), text)
         return found
     failed = reply_code[:1] == "5" or status[:1] == "5"
     if failed and command.upper() in COMMAND_REASON:

@@ -246,6 +246,7 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "5.2.0", "550", "DATA", "smtp-in.orange.fr", R.SPAMDETECTED),
     # KDDI/au and NTT docomo: the same words mean a missing mailbox or the user's filter
     ("550 : User unknown", "", "550", "", "lsean.ezweb.ne.jp", R.FILTERED),
+    ("550 5.5.0 Requested action not taken: mailbox unavailable (banned sending IP)", "5.5.0", "550", "RCPT", "hotmail.com", R.BLOCKED),
     ("550 Mailbox is frozen. See http://mail.i.ua/err/3/", "", "550", "", "mx3.email.ua", R.SUSPEND),
     ("550 User is not found. See http://mail.i.ua/err/2/", "", "550", "", "i.ua", R.USERUNKNOWN),
     ("550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "5.2.0", "550", "DATA", "smtp.wanadoo.fr", R.SPAMDETECTED),
