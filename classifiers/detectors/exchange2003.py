@@ -22,7 +22,7 @@ from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection, Finding
-from .smtptext import finding
+from .smtptext import Findings, finding
 
 NAME = "exchange2003"
 
@@ -48,18 +48,18 @@ def detect(msg: Message) -> Detection | None:
     head = next((text.find(h) + len(h) for h in _LIST_HEADS if h in text), -1)
     if head < 0 or "MSEXCH:" not in text and not msg.subject.startswith("Undeliverable"):
         return None
-    findings: list[Finding] = []
+    found = Findings()
     lines: list[str] = []
     recipient = ""
     for line in text[head:].split("\n") + [""]:
         entry = _ENTRY.match(line)
         if entry or (recipient and not line.strip() and lines):
-            if recipient:
-                findings.append(_finding(recipient, lines))
+            if recipient and found.wants(recipient):
+                found.add(_finding(recipient, lines))
             recipient, lines = (entry.group(1) if entry else ""), []
         elif recipient and line.strip():
             lines.append(line.strip())
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    return Detection(kind=Kind.BOUNCE, findings=found.all())
 
 
 def _finding(recipient: str, lines: list[str]) -> Finding:

@@ -17,8 +17,8 @@ import re
 
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding
-from .smtptext import finding, join_reply
+from .base import Detection
+from .smtptext import Findings, finding, join_reply
 
 NAME = "imailserver"
 
@@ -44,17 +44,17 @@ def detect(msg: Message) -> Detection | None:
         return None
     text = msg.text.split(_ORIGINAL, 1)[0]
     response = _response(text)
-    findings: list[Finding] = []
+    found = Findings()
     for line in text.split("\n"):
         match = _LINE.match(line.strip())
-        if match:
+        if match and found.wants(match.group(2)):
             cause = match.group(1)
             diagnostic = response if response and cause.lower() == "undeliverable to" else cause
             reason = CAUSES.get(cause.lower())
             if cause.lower().startswith("delivery failed"):
                 reason = Reason.EXPIRED
-            findings.append(finding(match.group(2), diagnostic, reason=reason))
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+            found.add(finding(match.group(2), diagnostic, reason=reason))
+    return Detection(kind=Kind.BOUNCE, findings=found.all())
 
 
 def _response(text: str) -> str:

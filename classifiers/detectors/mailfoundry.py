@@ -13,11 +13,12 @@ import re
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
-from .smtptext import finding
+from .smtptext import finding, unique
 
 NAME = "mailfoundry"
 
-_RECIPIENT = re.compile(r"^Unable to deliver message to: <([^<>\s]{1,256}@[^<>\s]{1,256})>", re.MULTILINE)
+_RECIPIENT = re.compile(r"^Unable to deliver message to: <([^<>\s]{1,256}@[^<>\s]{1,256})>",
+                        re.MULTILINE)
 _REASON = "Delivery failed for the following reason:"
 _RESPONDED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253})\[[0-9A-Fa-f:.]{2,45}\] responded with "
                         r"failure:[ \t]{0,4}")
@@ -29,11 +30,15 @@ def detect(msg: Message) -> Detection | None:
     if _REASON not in text:
         return None
     findings: list[Finding] = []
+    seen: set[str] = set()
     for match in _RECIPIENT.finditer(text):
-        rest = text[match.end():]
+        if match.group(1).lower() in seen:
+            continue
+        seen.add(match.group(1).lower())
+        rest = text[match.end():match.end() + 4000]
         rest = rest.split(_REASON, 1)[1] if _REASON in rest[:200] else ""
         cause = rest.split(_END, 1)[0].split("\n\n", 1)[0].strip()
         host = _RESPONDED.match(cause)
         findings.append(finding(match.group(1), cause[host.end():] if host else cause,
                                 remote_mta=host.group(1).lower() if host else ""))
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    return Detection(kind=Kind.BOUNCE, findings=unique(findings))

@@ -20,9 +20,8 @@ import re
 from ..address import normalise
 from ..message import Message
 from ..model import Kind
-from ..smtp import type_stripped
-from .base import Detection
-from .smtptext import dsn_blocks, finding, first_word
+from .base import Detection, Finding
+from .smtptext import dsn_statuses, finding
 
 NAME = "opensmtpd"
 
@@ -40,13 +39,13 @@ def detect(msg: Message) -> Detection | None:
         return None
     text = text.split(_COPY, 1)[0]
     kind = next((k for phrase, k in _KINDS if phrase in text), Kind.BOUNCE)
-    statuses = {normalise(type_stripped(b.get("final-recipient"))).lower(): first_word(b.get("status"))
-                for b in dsn_blocks(msg)}
-    findings = []
+    statuses = dsn_statuses(msg)
+    findings: dict[str, Finding] = {}
     for line in text.split("\n"):
         match = _LINE.match(line)
-        if match and normalise(match.group(1)):
-            address = normalise(match.group(1))
-            findings.append(finding(address, match.group(2).strip(),
-                                    status=statuses.get(address.lower(), ""), action=_ACTIONS[kind]))
-    return Detection(kind=kind, findings=tuple(findings))
+        address = normalise(match.group(1)) if match else ""
+        if address and address.lower() not in findings:
+            words = match.group(2).strip()  # type: ignore[union-attr]
+            findings[address.lower()] = finding(address, words, action=_ACTIONS[kind],
+                                                status=statuses.get(address.lower(), ""))
+    return Detection(kind=kind, findings=tuple(findings.values()))

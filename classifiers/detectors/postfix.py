@@ -17,7 +17,8 @@ from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
-from .smtptext import command_name, dsn_blocks, finding, from_dsn, host_in, server_words
+from .rfc3464 import kind_of
+from .smtptext import command_name, dsn_blocks, finding, from_dsn, host_in, server_words, unique
 
 NAME = "postfix"
 
@@ -26,7 +27,8 @@ _SESSION_SUBJECT = "postfix smtp server: errors from"
 _MARKERS = ("This is the mail system at host", "This is the Postfix program at host")
 # One recipient paragraph: "<a@b> (expanded from <c@d>): what happened"
 _PARAGRAPH = re.compile(r"<([^<>\s]{1,256}@[^<>\s]{1,256})>[ \t\n]{0,8}"
-                        r"(?:\(expanded[ \t\n]{1,8}from[ \t\n]{1,8}<[^<>\n]{0,256}>\))?:[ \t\n]{0,8}")
+                        r"(?:\(expanded[ \t\n]{1,8}from[ \t\n]{1,8}<[^<>\n]{0,256}>\))?"
+                        r":[ \t\n]{0,8}")
 _TRANSCRIPT = re.compile(r"^ (In|Out):[ \t]{1,4}(.*)$")
 _CODE = re.compile(r"[245][0-9][0-9][ -]")
 
@@ -49,7 +51,7 @@ def detect(msg: Message) -> Detection | None:
         # "--- Delivery report unavailable ---": the returned message names the recipient.
         findings = [Finding(recipient=a, action="failed")
                     for a in find_addresses(msg.original_headers.get("to"))[:1]]
-    return Detection(kind=_kind(findings), findings=tuple(findings))
+    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
 
 
 def paragraphs(text: str) -> dict[str, str]:
@@ -80,12 +82,6 @@ def _conn(text: str) -> str:
     return "CONN" if "connect to" in lowered or "refused to talk to me" in lowered else ""
 
 
-def _kind(findings: list[Finding]) -> Kind:
-    if findings and all(f.action == "delayed" for f in findings):
-        return Kind.DELAY
-    return Kind.BOUNCE
-
-
 def _session(text: str) -> Detection:
     """The postmaster copy of a failed SMTP session: the last error reply and its command."""
     recipients: list[str] = []
@@ -103,7 +99,7 @@ def _session(text: str) -> Detection:
     if not error:
         return Detection(kind=Kind.UNPARSEABLE)
     targets = [rejected] if rejected else recipients
-    return Detection(kind=Kind.BOUNCE, findings=tuple(
+    return Detection(kind=Kind.BOUNCE, findings=unique(
         finding(r, error, command=command) for r in targets))
 
 

@@ -20,7 +20,8 @@ NAME = "qmail"
 _MARKERS = ("This is the qmail-send program", "I'm afraid I wasn't able to deliver your message",
             "I wasn't able to deliver your message to the following addresses",
             "\n--- Below this line is a copy of the message.")  # qmail-send's separator itself
-_COPY = ("\n--- Below this line is a copy of the message", "\n--- Enclosed is a copy of the message",
+_COPY = ("\n--- Below this line is a copy of the message",
+         "\n--- Enclosed is a copy of the message",
          "\n--- Below this line is the original message")
 _RECIPIENT = re.compile(r"^<([^<>\s]{1,512}@[^<>\s]{1,512})>:[ \t]*$")
 _SAID = re.compile(r"[Rr]emote host (?:[0-9A-Za-z.:-]{1,253} )?said:[ \t]{0,4}")
@@ -53,12 +54,15 @@ def detect(msg: Message) -> Detection | None:
 def paragraphs(text: str) -> list[tuple[str, list[str]]]:
     """(recipient, the lines about it) for every "<user@host>:" paragraph."""
     out: list[tuple[str, list[str]]] = []
+    seen: set[str] = set()
     current: list[str] | None = None
     for line in text.split("\n"):
         match = _RECIPIENT.match(line.strip())
         if match:
             current = []
-            out.append((match.group(1), current))
+            if match.group(1).lower() not in seen:
+                seen.add(match.group(1).lower())
+                out.append((match.group(1), current))
         elif current is not None:
             if not line.strip():
                 current = None

@@ -11,14 +11,13 @@ the full reply and the SMTP command, so it is read first; the DSN gives the reci
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse, parse_header_block
-from ..model import Kind
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
-from .smtptext import command_name, dsn_blocks, finding, first_word
+from .rfc3464 import kind_of
+from .smtptext import command_name, dsn_blocks, finding, first_word, unique
 
 NAME = "sendmail"
 
@@ -33,31 +32,35 @@ _REPLY = re.compile(r"^<<< ?(([245])[0-9][0-9])([ -]?)(.*)$")
 _VERDICT = re.compile(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3}) )?"
                       r"<([^<>\s]{1,256}@[^<>\s]{1,256})>\.\.\. ?(.*)$")
 # Its verdict on a whole host (V5): "421 example.com (smtp)... Deferred: Connection timed out"
-_HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \([a-z]{1,20}\)\.\.\. ")
+_HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) "
+                           r"\([a-z]{1,20}\)\.\.\. ")
 _BARE = re.compile(r"^[245][0-9][0-9][ -]")
 _STATUS_PREFIX = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ")
 
 
-@dataclass
 class _Reply:
     """One error reply of the remote server, with the command it answered."""
 
-    host: str
-    command: str
-    argument: str
-    lines: list[str] = field(default_factory=list)
+    __slots__ = ("host", "command", "argument", "lines")
+
+    def __init__(self, host: str, command: str, argument: str, lines: list[str]) -> None:
+        self.host, self.command, self.argument, self.lines = host, command, argument, lines
 
     @property
     def text(self) -> str:
         return " ".join(self.lines)
 
 
-@dataclass
 class _Transcript:
-    replies: list[_Reply] = field(default_factory=list)
-    verdicts: dict[str, tuple[str, _Reply | None]] = field(default_factory=dict)
-    bare: list[str] = field(default_factory=list)  # "550 sorry, no mailbox here by that name"
-    hosts: dict[str, str] = field(default_factory=dict)  # "421 example.com (smtp)... Deferred"
+    """What a transcript holds: error replies, per-recipient and per-host verdicts."""
+
+    __slots__ = ("replies", "verdicts", "bare", "hosts")
+
+    def __init__(self) -> None:
+        self.replies: list[_Reply] = []
+        self.verdicts: dict[str, tuple[str, _Reply | None]] = {}
+        self.bare: list[str] = []      # "550 sorry, no mailbox here by that name"
+        self.hosts: dict[str, str] = {}  # "421 example.com (smtp)... Deferred: ..."
 
 
 def detect(msg: Message, nested: bool = False) -> Detection | None:
@@ -77,8 +80,7 @@ def detect(msg: Message, nested: bool = False) -> Detection | None:
     else:
         findings = [_from_transcript(a, transcript, "", "")
                     for a in _recipients(text, transcript, msg)]
-    kind = Kind.DELAY if findings and all(f.action == "delayed" for f in findings) else Kind.BOUNCE
-    return Detection(kind=kind, findings=tuple(findings))
+    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
 
 
 def _is_report(headers: Headers) -> bool:
@@ -108,7 +110,8 @@ def read_transcript(section: str) -> _Transcript:
             continue
         talking = _TALKING.match(line)
         if talking:
-            host, command, argument, continuing = talking.group(1).rstrip(".").lower(), "CONN", "", False
+            host = talking.group(1).rstrip(".").lower()
+            command, argument, continuing = "CONN", "", False
             continue
         if line.startswith(">>>"):
             said = line[3:].strip()
@@ -120,7 +123,8 @@ def read_transcript(section: str) -> _Transcript:
             if continuing and out.replies:
                 out.replies[-1].lines.append(_STATUS_PREFIX.sub("", reply.group(4).strip(), 1))
             elif reply.group(2) in "45" and command != "QUIT":
-                pending = _Reply(host, command, argument, [f"{reply.group(1)} {reply.group(4).strip()}"])
+                first = f"{reply.group(1)} {reply.group(4).strip()}"
+                pending = _Reply(host, command, argument, [first])
                 out.replies.append(pending)
             continuing = reply.group(3) == "-" and bool(out.replies) and out.replies[-1] is pending
             continue
@@ -145,7 +149,8 @@ def read_transcript(section: str) -> _Transcript:
 def _from_block(block: Headers, transcript: _Transcript) -> Finding:
     recipient = type_stripped(block.get("final-recipient") or block.get("original-recipient"))
     return _from_transcript(recipient, transcript, type_stripped(block.get("diagnostic-code")),
-                            first_word(block.get("status")), first_word(block.get("action")) or "failed",
+                            first_word(block.get("status")),
+                            first_word(block.get("action")) or "failed",
                             type_stripped(block.get("remote-mta")).lower())
 
 
@@ -176,7 +181,9 @@ def _matching(replies: list[_Reply], diagnostic: str) -> _Reply | None:
 
 def _same_line(text: str) -> str:
     """Reply text in one comparable form: "552-5.7.0 x" and "552 5.7.0  x" alike."""
-    return " ".join(text.replace("-", " ", 1).split()) if text[3:4] == "-" else " ".join(text.split())
+    if text[3:4] == "-":
+        text = text.replace("-", " ", 1)
+    return " ".join(text.split())
 
 
 def _recipients(text: str, transcript: _Transcript, msg: Message) -> list[str]:

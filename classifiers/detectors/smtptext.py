@@ -8,7 +8,9 @@ spoke (which beats the MTA's guess), and DSN blocks read beside the prose. Pure 
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
+from ..address import normalise
 from ..message import Headers, Message, parse_fields
 from ..model import Reason
 from ..reasons import phrase_reason
@@ -17,11 +19,14 @@ from ..text import fold
 from .base import Finding
 
 # "(in reply to end of\n    DATA command)": Postfix wraps it anywhere.
-_IN_REPLY = re.compile(r"\(?in\s{1,8}reply\s{1,8}to\s{1,8}[A-Za-z]{2,8}(?:\s{1,8}[A-Za-z]{2,8}){0,2}"
-                       r"\s{1,8}command\)?", re.IGNORECASE)
+# Possessive words: at most three tries per "in reply to", whatever the text around it.
+_IN_REPLY = re.compile(r"\(?in\s{1,8}+reply\s{1,8}+to\s{1,8}+(?:[A-Za-z]{2,8}+\s{1,8}+){1,3}?"
+                       r"command\)?", re.IGNORECASE)
 # "host mx.example.com[192.0.2.1] said:", "connect to mx.example.com[192.0.2.1]:25"
 _HOST = re.compile(r"\b(?:host|connect to|connection with)[ \t\n]{1,4}"
                    r"([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t\n]{0,4}\[")
+#: Characters of a diagnostic worth reading (the engine keeps 1000 after folding).
+MAX_DIAGNOSTIC = 4000
 _SAID = re.compile(r"\bsaid:[ \t\n]{0,8}")
 # "550-5.7.26 " heading each continuation line of a multi-line reply.
 _CONTINUED = re.compile(r"^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,3} {1,4})?")
@@ -62,7 +67,8 @@ def join_reply(lines: list[str]) -> str:
     """A multi-line reply as one line: "550-5.7.1 a" + "550 5.7.1 b" -> "550-5.7.1 a b"."""
     if not lines:
         return ""
-    return " ".join([lines[0].strip()] + [_CONTINUED.sub("", line.strip(), 1) for line in lines[1:]])
+    rest = [_CONTINUED.sub("", line.strip(), 1) for line in lines[1:]]
+    return " ".join([lines[0].strip()] + rest)
 
 
 def spoken_status(declared: str, diagnostic: str) -> str:
@@ -79,11 +85,43 @@ def finding(recipient: str, diagnostic: str, *, status: str = "", reply_code: st
             reason: Reason | None = None) -> Finding:
     """A Finding whose status is the spoken one and whose command and host, when not
     given, come from the diagnostic (the engine completes the reply code)."""
+    diagnostic = diagnostic[:MAX_DIAGNOSTIC]
     return Finding(
         recipient=recipient, diagnostic=diagnostic, status=spoken_status(status, diagnostic),
         reply_code=reply_code, action=action, remote_mta=remote_mta or host_in(diagnostic),
         command=command or command_of(diagnostic), reason=reason,
     )
+
+
+class Findings:
+    """One Finding per recipient, the first wins; ``wants`` lets a loop skip the work for
+    an address it already has (hostile input may repeat one a million times)."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[str, Finding] = {}
+
+    def wants(self, recipient: str) -> bool:
+        return recipient.strip().lower() not in self._by
+
+    def add(self, found: Finding) -> None:
+        self._by.setdefault(found.recipient.strip().lower(), found)
+
+    def __bool__(self) -> bool:
+        return bool(self._by)
+
+    def all(self) -> tuple[Finding, ...]:
+        return tuple(self._by.values())
+
+
+def unique(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """The first Finding per recipient: a report repeating an address (or hostile input
+    repeating it a million times) yields one outcome, in linear time."""
+    seen: dict[str, Finding] = {}
+    for found in findings:
+        seen.setdefault(found.recipient.strip().lower(), found)
+    return tuple(seen.values())
 
 
 def dsn_blocks(msg: Message) -> tuple[Headers, ...]:
@@ -95,6 +133,12 @@ def dsn_blocks(msg: Message) -> tuple[Headers, ...]:
         return ()
     return tuple(b for b in parse_fields(msg.text)
                  if "final-recipient" in b and ("status" in b or "action" in b))
+
+
+def dsn_statuses(msg: Message) -> dict[str, str]:
+    """Recipient (lowercased) -> the Status its DSN block declares, for prose-first readers."""
+    return {normalise(type_stripped(b.get("final-recipient"))).lower(): first_word(b.get("status"))
+            for b in dsn_blocks(msg)}
 
 
 def first_word(value: str) -> str:

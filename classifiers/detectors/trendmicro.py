@@ -17,8 +17,8 @@ import re
 from ..address import find_addresses
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding
-from .smtptext import command_name, finding
+from .base import Detection
+from .smtptext import Findings, command_name, finding
 
 NAME = "trendmicro"
 
@@ -31,7 +31,7 @@ def detect(msg: Message) -> Detection | None:
     if not ("InterScan" in msg.sender or "InterScan" in msg.headers.get("content-type")
             or "InterScan Messaging Security" in msg.text):
         return None
-    findings: list[Finding] = []
+    found = Findings()
     sent = ""
     for raw in msg.text.split("\n"):
         line = raw.strip()
@@ -42,10 +42,11 @@ def detect(msg: Message) -> Detection | None:
         got = _RECEIVED.match(line)
         if got and got.group(1)[:1] in "45":
             recipient = (find_addresses(sent)[:1] or find_addresses(got.group(1))[:1] or [""])[0]
-            findings.append(finding(recipient, got.group(1), command=command_name(sent)))
+            if found.wants(recipient):
+                found.add(finding(recipient, got.group(1), command=command_name(sent)))
             continue
         unable = _UNABLE.search(line)
-        if unable:
-            findings.append(finding(unable.group(1), line.removeprefix("Reason:").strip(),
-                                    reason=Reason.USERUNKNOWN))
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+        if unable and found.wants(unable.group(1)):
+            found.add(finding(unable.group(1), line.removeprefix("Reason:").strip(),
+                              reason=Reason.USERUNKNOWN))
+    return Detection(kind=Kind.BOUNCE, findings=found.all())

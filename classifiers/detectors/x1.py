@@ -16,7 +16,8 @@ from .smtptext import finding
 NAME = "x1"
 
 _MARKER = "---The following addresses had delivery errors---"
-_LINE = re.compile(r"^([^\s<>\[\]]{1,256}@[^\s<>\[\]]{1,256})[ \t]{1,8}\[([^\]\n]{1,500})\]", re.MULTILINE)
+_LINE = re.compile(r"^([^\s<>\[\]]{1,256}@[^\s<>\[\]]{1,256})[ \t]{1,8}\[([^\]\n]{1,500})\]",
+                   re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:
@@ -24,5 +25,6 @@ def detect(msg: Message) -> Detection | None:
     if _MARKER not in text:
         return None
     listed = text.split(_MARKER, 1)[1]
+    first = {m.group(1).lower(): m for m in reversed(list(_LINE.finditer(listed)))}
     return Detection(kind=Kind.BOUNCE, findings=tuple(
-        finding(m.group(1), m.group(2)) for m in _LINE.finditer(listed)))
+        finding(m.group(1), m.group(2)) for m in reversed(first.values())))

@@ -12,16 +12,17 @@ import re
 
 from ..address import find_addresses
 from ..message import Message
-from ..model import Kind
 from ..smtp import COMMANDS
 from .base import Detection
-from .smtptext import finding
+from .rfc3464 import kind_of
+from .smtptext import finding, unique
 
 NAME = "x6"
 
 _MARKER = "We had trouble delivering your message. Full details follow:"
-_ERRORS = re.compile(r"The following recipients returned (permanent|temporary) errors: "
-                     r"([^\n]{1,2000}?)\. Reason: ([^\n]{0,2000})")
+_ERRORS = re.compile(r"^The following recipients returned (permanent|temporary) errors: ",
+                     re.MULTILINE)
+_REASON = ". Reason: "
 _REFUSED = re.compile(r"refused to accept your message \(([A-Z ]{4,9})\), with the following error "
                       r"message: \[([^\]\n]{1,1000})\]")
 
@@ -32,12 +33,13 @@ def detect(msg: Message) -> Detection | None:
         return None
     findings = []
     for match in _ERRORS.finditer(text):
-        reason = match.group(3)
+        end = text.find("\n", match.end())
+        line = text[match.end():end if end >= 0 else len(text)]
+        who, _, reason = line.partition(_REASON)
         refused = _REFUSED.search(reason)
         diagnostic = refused.group(2) if refused else reason
         command = COMMANDS.get(refused.group(1).strip().lower(), "") if refused else ""
         action = "failed" if match.group(1) == "permanent" else "delayed"
         findings += [finding(a, diagnostic, command=command, action=action)
-                     for a in find_addresses(match.group(2))]
-    kind = Kind.DELAY if findings and all(f.action == "delayed" for f in findings) else Kind.BOUNCE
-    return Detection(kind=kind, findings=tuple(findings))
+                     for a in find_addresses(who)]
+    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
