@@ -2,10 +2,12 @@
 provider host an NDR names, and the stock-sentence lookup the Japanese detectors share."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from classifiers import Reason, classify
-from classifiers.detectors.base import stock_reason
+from classifiers.detectors.base import MAX_FINDINGS, stock_reason
 from classifiers.engine import host_name
 from classifiers.message import parse
 from classifiers.text import decode_bytes
@@ -80,3 +82,34 @@ def test_mfilter_without_address_list_reads_the_returned_header() -> None:
     assert report.decoded_by == "mfilter"
     assert [(o.recipient, o.reason, o.hard, o.command) for o in report.outcomes] == [
         ("kijitora@example.co.jp", Reason.USERUNKNOWN, True, "RCPT")]
+
+
+# Hostile notices in each Japanese layout: an address repeated or listed endlessly costs one
+# lookup per distinct address and at most MAX_FINDINGS outcomes, in linear time.
+HOSTILE = [
+    ("mfilter", b"X-Mailer: m-FILTER\nSubject: failure notice\n\n"
+     + b"".join(b"a%d@example.jp\n" % i for i in range(60000)) + b"-------server message\n550 x\n"),
+    ("ezweb", b"From: Postmaster@ezweb.ne.jp\nSubject: Mail System Error - Returned Mail\n\n"
+     b"Each of the following recipients was rejected by a remote mail server.\n"
+     + b"    Recipient: <a@example.jp>\n    >>> RCPT TO:<a@example.jp>\n    <<< 550 x\n" * 30000),
+    ("kddi", b"From: no-reply@x.dion.ne.jp\nSubject: x\n\n" + b"Your mail sent on: x\n"
+     b"     Could not be delivered to: <a@example.jp>\n     As their mailbox is full.\n" * 20000),
+    ("notes", b"Subject: Undeliverable message\n\n------- Failure Reasons  --------\n"
+     + b"".join(b"x\na%d@example.jp\n" % i for i in range(60000))),
+    ("domino", b"Subject: DELIVERY FAILURE: x\n\n"
+     + b"was not delivered to:\n\n  a@example.jp\n\nbecause:\n\n  x\n\n" * 20000),
+    ("x2", b"Subject: x\n\nYour delivery to the following address has been failed.\n"
+     + b"Delivery failed: a@example.jp\nSTEP: DATA SEND\n" * 50000),
+    ("biglobe", b"From: postmaster@biglobe.ne.jp\nSubject: Returned mail: x\n\n"
+     b"   ----- The following addresses had delivery problems -----\n" + b"a@example.jp " * 200000),
+]
+
+
+@pytest.mark.parametrize("name,raw", HOSTILE, ids=[name for name, _ in HOSTILE])
+def test_hostile_notice_is_bounded(name: str, raw: bytes) -> None:
+    started = time.perf_counter()
+    report = classify(raw)
+    elapsed = time.perf_counter() - started
+    assert report.decoded_by == name
+    assert 1 <= len(report.outcomes) <= MAX_FINDINGS
+    assert elapsed < 2.0, f"{name}: {elapsed:.2f}s for {len(raw) / 1e6:.1f} MB"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
+from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
 
@@ -50,3 +51,13 @@ def stock_reason(text: str, phrases: StockPhrases) -> Reason | None:
     """The reason the first of a format's own stock sentences found in ``text`` names."""
     lowered = text.lower()
     return next((reason for phrase, reason in phrases if phrase in lowered), None)
+
+
+def new_address(token: str, seen: set[str]) -> str:
+    """The address ``token`` names, or "" when the same token was read before: a notice
+    repeating an address (or a hostile one repeating it endlessly) costs one lookup."""
+    key = token.strip().lower()
+    if key in seen:
+        return ""
+    seen.add(key)
+    return normalise(token)

@@ -10,10 +10,11 @@ The information block is the server's words for every address listed above it.
 """
 from __future__ import annotations
 
-from ..address import find_addresses
+from itertools import islice
+
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding, StockPhrases, stock_reason
+from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, stock_reason
 
 NAME = "biglobe"
 
@@ -37,6 +38,9 @@ def detect(msg: Message) -> Detection | None:
     listed, _, info = text.partition(_ADDRESSES)[2].partition(_INFORMATION)
     diagnostic = " ".join(info.split("\n-----", 1)[0].split())
     reason = stock_reason(diagnostic, _STOCK)
+    seen: set[str] = set()
+    tokens = (word for line in listed.split("\n") for word in line.split() if "@" in word)
+    addresses = list(islice(filter(None, (new_address(t, seen) for t in tokens)), MAX_FINDINGS))
     findings = tuple(Finding(recipient=a, diagnostic=diagnostic, action="failed", reason=reason)
-                     for a in find_addresses(listed))
+                     for a in addresses)
     return Detection(kind=Kind.BOUNCE, findings=findings) if findings else None

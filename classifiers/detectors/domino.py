@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..address import find_addresses, normalise
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding, StockPhrases, stock_reason
+from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, stock_reason
 
 NAME = "domino"
 
@@ -49,7 +49,8 @@ def detect(msg: Message) -> Detection | None:
     text = msg.text
     if _NOT_DELIVERED not in text and not notes_dsn:
         return None
-    prose = dict(pair for block in text.split(_NOT_DELIVERED)[1:] for pair in _block(block))
+    blocks = text.split(_NOT_DELIVERED, MAX_FINDINGS)[1:]
+    prose = dict(pair for block in blocks for pair in _block(block))
     if not msg.dsn_recipients:
         findings = [_finding(address, said) for address, said in prose.items()] or [
             _finding(address, "") for address in find_addresses(msg.original_headers.get("to"))[:1]]
@@ -57,7 +58,7 @@ def detect(msg: Message) -> Detection | None:
     # The DSN names the envelope recipients; the prose says why in the sender's words.
     only = next(iter(prose.values())) if len(prose) == 1 else ""
     findings = []
-    for block in msg.dsn_recipients:
+    for block in msg.dsn_recipients[:MAX_FINDINGS]:
         address = normalise(block.get("final-recipient") or block.get("original-recipient"))
         said = prose.get(address.lower()) or only or block.get("diagnostic-code").partition(";")[2]
         findings.append(_finding(address, said, block.get("status")))

@@ -14,12 +14,11 @@ A recipient the au filter refused carries ``X-SPASIGN: NG``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding, StockPhrases, stock_reason
+from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, stock_reason
 
 NAME = "ezweb"
 
@@ -41,9 +40,9 @@ class _Recipient:
     """What the notice says about one recipient, gathered line by line."""
 
     address: str
-    reply: str = ""       # "<<< 550 ..." or the words after "<a@b>:"
-    said: str = ""        # other sentences after the address
-    command: str = ""     # ">>> RCPT TO:<...>"
+    reply: list[str] = field(default_factory=list)   # "<<< 550 ..." or the words after "<a@b>:"
+    said: list[str] = field(default_factory=list)    # other sentences after the address
+    command: str = ""                                 # ">>> RCPT TO:<...>"
 
 
 def detect(msg: Message) -> Detection | None:
@@ -52,26 +51,34 @@ def detect(msg: Message) -> Detection | None:
     filtered = msg.headers.get("x-spasign").strip().upper() == "NG"
     preamble: list[str] = []
     found: list[_Recipient] = []
+    current: _Recipient | None = None   # None before the first recipient and after a repeat
+    seen: set[str] = set()
     reading = False
     for raw in msg.text.split("\n"):
         line = raw.strip()
         reading = reading or raw.startswith(_STARTS)
-        if not reading or not line.isascii():
+        if not reading or not line or not line.isascii():
             continue
         if line.startswith("-----"):
             if found:
                 break
         elif line.startswith(">>>"):
-            if found:
-                found[-1].command = line[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
+            if current:
+                current.command = line[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
         elif line.startswith("<<<"):
-            if found:
-                found[-1].reply = f"{found[-1].reply} {line[3:].strip()}".strip()
-        elif address := _recipient(line):
-            found.append(_Recipient(address, reply=line.partition(">:")[2].strip()))
-        elif line and found:
-            found[-1].said = f"{found[-1].said} {line}".strip()
-        elif line:
+            if current:
+                current.reply.append(line[3:].strip())
+        elif line.startswith(("<", "Recipient:")):
+            if len(found) >= MAX_FINDINGS:
+                break
+            address = _recipient(line, seen)
+            current = _Recipient(address) if address else None
+            if current:
+                current.reply.append(line.partition(">:")[2].strip())
+                found.append(current)
+        elif current:
+            current.said.append(line)
+        elif not found:
             preamble.append(line)
     if not found:
         return None
@@ -91,19 +98,20 @@ def _is_ezweb(msg: Message) -> bool:
             or any("(EZweb Mail) with" in r for r in msg.headers.get_all("received")))
 
 
-def _recipient(line: str) -> str:
-    """The address of "<a@b>", "<a@b>: reply" or "Recipient: <a@b>", else ""."""
+def _recipient(line: str, seen: set[str]) -> str:
+    """The address of "<a@b>", "<a@b>: reply" or "Recipient: <a@b>" not read before, else ""."""
     if line.startswith("Recipient:"):
         line = line[10:].strip()
     if not line.startswith("<") or ">" not in line:
         return ""
-    return normalise(line[: line.index(">") + 1])
+    return new_address(line[: line.index(">") + 1], seen)
 
 
 def _finding(found: _Recipient, stock: str, filtered: bool) -> Finding:
     """A recipient's reply wins; else the sentences around it (a generic intro says nothing)."""
-    said = f"{stock} {found.said}".strip()
+    said = " ".join([stock, *found.said]).strip()
     reason = Reason.FILTERED if filtered else stock_reason(said, _STOCK)
-    diagnostic = found.reply or ("" if said.lower().startswith(_GENERIC) else said)
+    reply = " ".join(found.reply).strip()
+    diagnostic = reply or ("" if said.lower().startswith(_GENERIC) else said)
     return Finding(recipient=found.address, diagnostic=diagnostic, command=found.command,
                    action="failed", reason=reason)

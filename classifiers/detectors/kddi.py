@@ -11,10 +11,9 @@ The sentence after the address is a stock one naming the reason.
 """
 from __future__ import annotations
 
-from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
-from .base import Detection, Finding, StockPhrases, stock_reason
+from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, stock_reason
 
 NAME = "kddi"
 
@@ -32,13 +31,16 @@ def detect(msg: Message) -> Detection | None:
     if not _is_kddi(msg) or _MARKER not in msg.text:
         return None
     findings: list[Finding] = []
+    seen: set[str] = set()
     recipient, said = "", []
     for raw in msg.text.split("\n") + [""]:
         line = raw.strip()
         if _MARKER in line:
             if recipient:
                 findings.append(_finding(recipient, said))
-            recipient, said = normalise(line.split(_MARKER, 1)[1]), []
+            if len(findings) >= MAX_FINDINGS:
+                break
+            recipient, said = new_address(line.split(_MARKER, 1)[1], seen), []
         elif recipient and line and raw[:1] in (" ", "\t"):
             said.append(line)
         elif recipient and (not line or line.startswith("Your mail ")):

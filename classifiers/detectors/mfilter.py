@@ -21,10 +21,12 @@ installs change the product name in the first line, so the section markers decid
 """
 from __future__ import annotations
 
-from ..address import find_addresses, normalise
+from itertools import islice
+
+from ..address import find_addresses
 from ..message import Message, parse_header_block
 from ..model import Kind
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding, new_address
 
 NAME = "mfilter"
 
@@ -48,8 +50,10 @@ def detect(msg: Message) -> Detection | None:
     verb = _first_line(rest.split(_SECTION, 1)[0]).split(" ", 1)[0].split(":", 1)[0].upper()
     command = verb if verb in _VERBS else ""
     diagnostic = " ".join(server.split("\n" + _SECTION, 1)[0].split())
-    recipients = [a for a in (normalise(line) for line in head.split("\n")
-                              if "@" in line and " " not in line.strip()) if a]
+    seen: set[str] = set()
+    listed = (line for line in head.split("\n") if "@" in line and " " not in line.strip())
+    recipients = list(islice(filter(None, (new_address(line, seen) for line in listed)),
+                             MAX_FINDINGS))
     if not recipients:
         # Older versions attach the original's header block: its To names the recipient.
         original = rest.partition(_ORIGINAL)[2].partition("\n")[2]
@@ -57,7 +61,7 @@ def detect(msg: Message) -> Detection | None:
     if not recipients:
         return None
     findings = tuple(Finding(recipient=r, diagnostic=diagnostic, command=command, action="failed")
-                     for r in dict.fromkeys(recipients))
+                     for r in recipients)
     return Detection(kind=Kind.BOUNCE, findings=findings)
 
 

@@ -11,10 +11,10 @@ Reason lines and addresses alternate; a reason applies to the addresses after it
 """
 from __future__ import annotations
 
-from ..address import find_addresses, normalise
+from ..address import find_addresses
 from ..message import Message, parse_header_block
 from ..model import Kind, Reason
-from .base import Detection, Finding, StockPhrases, stock_reason
+from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, stock_reason
 
 NAME = "notes"
 
@@ -36,16 +36,21 @@ def detect(msg: Message) -> Detection | None:
         return None
     block, _, returned = msg.text.split(_REASONS, 1)[1].partition(_RETURNED)
     findings: list[Finding] = []
+    seen: set[str] = set()
     said, pending = "", []
     for raw in block.split("\n")[1:]:
         line = raw.strip()
         first = line.split(" ", 1)[0]
-        address = normalise(first) if "@" in first else ""
+        if "@" not in first:
+            if line:
+                pending.append(line)
+            continue
+        said, pending = (" ".join(pending), []) if pending else (said, pending)
+        address = new_address(first, seen)
         if address:
-            said, pending = (" ".join(pending), []) if pending else (said, pending)
             findings.append(_finding(address, said))
-        elif line:
-            pending.append(line)
+            if len(findings) >= MAX_FINDINGS:
+                break
     if not findings:
         original = msg.original_headers or parse_header_block(returned.partition("\n")[2])
         findings = [_finding(a, " ".join(pending)) for a in find_addresses(original.get("to"))[:1]]

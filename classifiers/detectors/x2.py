@@ -22,10 +22,9 @@ The newer one, "NOTICE: Delivery Failure."::
 """
 from __future__ import annotations
 
-from ..address import normalise
 from ..message import Message
 from ..model import Kind
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding, new_address
 
 NAME = "x2"
 
@@ -54,11 +53,16 @@ def detect(msg: Message) -> Detection | None:
 
 def _classic(text: str) -> list[Finding]:
     findings: list[Finding] = []
+    seen: set[str] = set()
     recipient, said = "", []
     for raw in text.split(_END, 1)[0].split("\n") + [""]:
         line = raw.strip()
         if line.startswith("<") and line.endswith(">:"):
-            recipient, said = normalise(line[:-1]), []
+            if recipient:
+                findings.append(_finding(recipient, said))
+            if len(findings) >= MAX_FINDINGS:
+                break
+            recipient, said = new_address(line[:-1], seen), []
         elif recipient and line:
             said.append(line.lstrip("/"))
         elif recipient:
@@ -69,11 +73,16 @@ def _classic(text: str) -> list[Finding]:
 
 def _notice(text: str) -> list[Finding]:
     findings: list[Finding] = []
+    seen: set[str] = set()
     recipient, said, command = "", [], ""
     for raw in text.split("\n") + [""]:
         line = raw.strip()
         if line.startswith(_FAILED):
-            recipient, said, command = normalise(line[len(_FAILED):]), [], ""
+            if recipient:
+                findings.append(_finding(recipient, said, command))
+            if len(findings) >= MAX_FINDINGS:
+                break
+            recipient, said, command = new_address(line[len(_FAILED):], seen), [], ""
         elif recipient and line.startswith("STEP:"):
             words = line[5:].split()
             command = _STEPS.get(words[0].upper(), "") if words else ""
