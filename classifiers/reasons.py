@@ -576,6 +576,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "domain of sender",
         "mail from domain",
         "sender address domain",
+        "sender address unknown",
+        "unknown sender",
     )),
     (R.USERUNKNOWN, (
         "#5.1.1 bad address",
