@@ -47,7 +47,7 @@ _REMOTE_HOST = re.compile(r"for the recipient domain \S{1,255} by ([A-Za-z0-9][A
 #: Gmail's own words (not the remote server's) and the reason they state.
 _GOOGLE_PHRASES: tuple[tuple[str, Reason], ...] = (
     ("the recipient server did not accept our requests to connect", Reason.EXPIRED),
-    ("dns error: could not contact dns servers", Reason.NETWORKERROR),
+    ("dns error: could not contact dns servers", Reason.EXPIRED),  # retried until it gave up
     ("dns error: domain name not found", Reason.HOSTUNKNOWN),
     ("dns error: dns server returned answer with no data", Reason.HOSTUNKNOWN),
     ("storage quota exceeded", Reason.MAILBOXFULL),
@@ -62,7 +62,7 @@ _GOOGLE_PHRASES: tuple[tuple[str, Reason], ...] = (
 #: Gmail's SMTP session state -> (command, reason). The state names the phase that failed;
 #: state 14 (RCPT) says nothing beyond the remote's words, so it fixes no reason.
 _STATES: dict[str, tuple[str, Reason | None]] = {
-    "6": ("MAIL", Reason.FAILEDSTARTTLS),      # remote server does not support TLS
+    "6": ("MAIL", Reason.SYSTEMERROR),         # "500 Remote server does not support TLS"
     "8": ("AUTH", Reason.SYSTEMERROR),         # SMTP AUTH failed with the remote server
     "9": ("AUTH", Reason.FAILEDSTARTTLS),      # TLS certificate trouble
     "12": ("AUTH", Reason.NORELAYING),         # remote refuses authenticated relay
