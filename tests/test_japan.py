@@ -3,6 +3,7 @@ provider host an NDR names, and the stock-sentence lookup the Japanese detectors
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,20 @@ def test_hostile_notice_is_bounded(name: str, raw: bytes) -> None:
     assert report.decoded_by == name
     assert 1 <= len(report.outcomes) <= MAX_FINDINGS
     assert elapsed < 2.0, f"{name}: {elapsed:.2f}s for {len(raw) / 1e6:.1f} MB"
+
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "japan").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.name for p in FIXTURES])
+def test_fixture_reads_the_same_with_crlf_and_cr(path: Path) -> None:
+    """Mail stored by Windows tools (CRLF) or old Macs (CR) gives the same outcomes."""
+    raw = path.read_bytes()
+
+    def outcomes(data: bytes) -> list[tuple[str, str, bool, str, str]]:
+        return [(o.recipient, o.reason, o.hard, o.status, o.reply_code)
+                for o in classify(data).outcomes]
+
+    expected = outcomes(raw)
+    assert outcomes(raw.replace(b"\n", b"\r\n")) == expected
+    assert outcomes(raw.replace(b"\n", b"\r")) == expected
