@@ -41,7 +41,7 @@ class Headers:
         return self._index
 
     def get(self, name: str, default: str = "") -> str:
-        values = self._lookup().get(name.lower())
+        values = (self._index if self._index is not None else self._lookup()).get(name.lower())
         return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:

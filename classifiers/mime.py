@@ -24,12 +24,10 @@ MAX_FIELDS = 2000
 # One header field: name, colon, value and its continuation lines (each starting with
 # blanks and then something), up to and including the line end. Linear: no overlapping runs.
 _FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:([^\n]*(?:\n[ \t]+[^ \t\n][^\n]*)*)\n?")
-_FOLDING = re.compile(rb"[ \t]*\n[ \t]*")
 _PARAMETER_LINE = re.compile(rb"[A-Za-z0-9_.*-]{1,80}=")
 # The same field grammar for the fast path over a decoded header block.
 _FIELD_LINE = re.compile(r"^([!-9;-~]{1,200})[ \t]*:([^\n]*(?:\n[ \t]+[^ \t\n][^\n]*)*)",
                          re.MULTILINE)
-_FOLDING_STR = re.compile(r"[ \t]*\n[ \t]*")
 _BLANKISH_LINE = re.compile(r"\n[ \t]+(?:\n|$)")
 #: Header blocks up to this size take the fast path.
 MAX_CLEAN_HEADER = 1024 * 1024
@@ -134,9 +132,8 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
             value = match.group(2)
             if len(value) > MAX_VALUE:
                 value = value[:MAX_VALUE]
-            if b"\n" in value:
-                value = _FOLDING.sub(b" ", value)
-            fields.append((_str(match.group(1)), _str(value.strip())))
+            fields.append((_str(match.group(1)),
+                           _str(b" ".join(value.split()) if b"\n" in value else value.strip())))
     return fields, b""
 
 
@@ -163,8 +160,7 @@ def text_fields(head: str) -> list[tuple[str, str]]:
     for name, value in _FIELD_LINE.findall(head):
         if len(value) > MAX_VALUE:
             value = value[:MAX_VALUE]
-        fields.append((name, _FOLDING_STR.sub(" ", value).strip() if "\n" in value
-                       else value.strip()))
+        fields.append((name, " ".join(value.split()) if "\n" in value else value.strip()))
         if len(fields) > MAX_FIELDS:
             break
     return fields

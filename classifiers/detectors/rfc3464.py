@@ -46,7 +46,8 @@ def detect(msg: Message) -> Detection | None:
 def fields_in_prose(msg: Message) -> tuple[Headers, ...]:
     """Recipient blocks of DSN fields written into a text part (no delivery-status part)."""
     for part in msg.parts:
-        if part.content_type in _SKIP_TYPES or not _FIELD_MARK.search(part.text):
+        if (part.content_type in _SKIP_TYPES or "ecipient:" not in part.text
+                and "ECIPIENT:" not in part.text or not _FIELD_MARK.search(part.text)):
             continue
         blocks = tuple(b for b in parse_fields(part.text)
                        if any(k in b for k in _RECIPIENT_FIELDS[:2])
