@@ -288,6 +288,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "exceeded the message size limit",
         "sendersizelimit",                      # Exchange: RESOLVER.RST.SenderSizeLimit
         "the message size exceeds",             # Courier
+        "message size exceeds",
+        "your message size exceeds",            # Yahoo: 554 30
     )),
     (R.EXCEEDLIMIT, (
         "message header size exceeds limit",
@@ -428,6 +430,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "your message was infected with a virus",
         "contains a virus",
         "ウイルス",                          # Japanese: virus
+        "virus found",
+        "contains malware",
     )),
     (R.SPAMDETECTED, (
         "spam or junk mail threshold exceeded",  # 553 (Japanese ISPs)
@@ -621,7 +625,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "not a valid recipient",
         "not a valid user here",
         "not a local address",
-        "recipient address rejected: access denied",   # Office 365 (5.4.1)
         "recipient address rejected: invalid user",
         "recipient address rejected: invalid-recipient",
         "recipient address rejected: unknown user",
@@ -678,6 +681,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unknown or illegal alias",             # Sendmail
         "no such account",
         "resolver.adr.badprimary",              # Exchange
+        "recipient address rejected: access denied",  # Postfix check_recipient_access, Office 365 5.4.1 (OCN: a provider row says filtered)
     )),
     (R.FILTERED, (
         "because the recipient is only accepting mail from specific email addresses",
@@ -895,6 +899,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "does not allow external forwarding",   # Exchange Online 5.7.520
         "due to policy restrictions",
         "anti-spoofing policy",                 # Mimecast
+        "banned attachment",
     )),
     (R.SECURITYERROR, (
         "account not subscribed to ses",      # Amazon SES
