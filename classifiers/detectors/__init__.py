@@ -10,7 +10,7 @@ from . import apachejames, dragonfly, exchange2003, exim, fml, imailserver, mail
 from . import mailmarshal, opensmtpd, postfix, qmail, sendmail, trendmicro, x1  # MTA formats
 from . import x3, x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
-from . import mimecast, office365, sendgrid, verizon, yahoo, zoho  # providers
+from . import mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
@@ -34,6 +34,7 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (verizon.NAME, verizon.detect),
     (mimecast.NAME, mimecast.detect),
     (office365.NAME, office365.detect),
+    (outlook.NAME, outlook.detect),
     (sendgrid.NAME, sendgrid.detect),
     (exchange2003.NAME, exchange2003.detect),
     (imailserver.NAME, imailserver.detect),

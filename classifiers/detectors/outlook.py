@@ -1,0 +1,39 @@
+"""Outlook.com / Hotmail (the consumer service before Office 365): "Delivery Status
+Notification (Failure)" from ``postmaster@mail.hotmail.com``, stamped ``X-Message-Delivery``
+and ``X-Message-Info``, with an RFC 3464 part.
+
+Hotmail's own refusals carry its own words, which name the reason:
+"The mail could not be delivered to the recipient because the domain is not reachable" and
+"Requested action not taken: mailbox unavailable" (its relay's verdict on the recipient).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..message import Message
+from ..model import Reason
+from .base import Detection
+from .rfc3464 import finding, kind_of
+
+NAME = "outlook"
+
+_STAMPS = ("x-message-delivery", "x-message-info")
+#: Hotmail's own words -> the reason (lowercase, whitespace folded).
+_OWN_WORDS: tuple[tuple[str, Reason], ...] = (
+    ("the mail could not be delivered to the recipient because the domain is not reachable",
+     Reason.HOSTUNKNOWN),
+    ("requested action not taken: mailbox unavailable", Reason.USERUNKNOWN),
+)
+
+
+def detect(msg: Message) -> Detection | None:
+    if not msg.dsn_recipients or not all(stamp in msg.headers for stamp in _STAMPS):
+        return None
+    multi = len(msg.dsn_recipients) > 1
+    findings = []
+    for block in msg.dsn_recipients:
+        found = finding(block, msg.text, multi)
+        words = " ".join(found.diagnostic.lower().split())
+        reason = next((r for phrase, r in _OWN_WORDS if phrase in words), None)
+        findings.append(replace(found, reason=reason) if reason else found)
+    return Detection(kind=kind_of(f.action for f in findings), findings=tuple(findings))
