@@ -6,9 +6,9 @@ module with ``NAME`` and ``detect`` and one line here.
 """
 from __future__ import annotations
 
-from . import apachejames, dragonfly, exchange2003, exim, fml, imailserver, mailfoundry  # MTA formats
-from . import mailmarshal, opensmtpd, postfix, qmail, sendmail, trendmicro, x1  # MTA formats
-from . import x3, x6  # MTA formats
+from . import apachejames, dragonfly, exchange2003, exchange2007, exim, fml, imailserver  # MTA formats
+from . import mailfoundry, mailmarshal, opensmtpd, postfix, qmail, sendmail, trendmicro  # MTA formats
+from . import x1, x3, x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
@@ -37,6 +37,7 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (outlook.NAME, outlook.detect),
     (sendgrid.NAME, sendgrid.detect),
     (exchange2003.NAME, exchange2003.detect),
+    (exchange2007.NAME, exchange2007.detect),
     (imailserver.NAME, imailserver.detect),
     (trendmicro.NAME, trendmicro.detect),
     (mailmarshal.NAME, mailmarshal.detect),
