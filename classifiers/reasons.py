@@ -326,8 +326,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     )),
     (R.HASMOVED, (
         " has been replaced by ",
-        "has moved to",
-        "address has changed",
     )),
     (R.NORELAYING, (
         "as a relay",
