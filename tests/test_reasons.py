@@ -219,6 +219,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("421 Service not available, closing transmission channel", "", "421", "CONN", "", R.BLOCKED),
     ("550 No such domain at this location", "", "550", "RCPT", "", R.HOSTUNKNOWN),
     ("Host or domain name not found. Name service error for name=example.invalid type=A: Host not found", "5.4.4", "", "", "", R.HOSTUNKNOWN),
+    ("DNS Error: Domain name not found", "", "", "", "", R.HOSTUNKNOWN),
+    ("DNS Error: 39857475 DNS type 'mx' lookup of example.invalid responded with code NXDOMAIN", "4.0.0", "", "", "", R.HOSTUNKNOWN),
     ("Sorry. Although I'm listed as a best-preference MX or A for that host, it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)", "5.4.6", "", "", "", R.SYSTEMERROR),
     ("This message is looping: it already has my Delivered-To line. (#5.4.6)", "5.4.6", "", "", "", R.NETWORKERROR),
     ("550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized", "5.7.1", "550", "", "", R.FILTERED),
