@@ -20,6 +20,7 @@ _FEEDBACK_TYPES = frozenset({"message/feedback-report"})
 _ORIGINAL_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers",
                              "message/rfc822-headers", "message/global-headers",
                              "message/partial"})
+_MEDIA_TYPES = ("image/", "audio/", "video/", "font/")
 #: Text kept per part: NDR prose is short; a 20 MB attachment is not read as prose.
 MAX_PART_TEXT = 2 * 1024 * 1024
 
@@ -234,7 +235,8 @@ class _Walker:
 
     def _leaf(self, node: mime.Entity) -> None:
         ctype = node.content_type
-        text = node.text(MAX_PART_TEXT)
+        # Pictures and the like carry no words: not worth decoding (icons in Gmail's NDRs).
+        text = "" if ctype.startswith(_MEDIA_TYPES) else node.text(MAX_PART_TEXT)
         self.parts.append(Part(ctype, text, node.filename))
         if ctype in _REPORT_TYPES and not self.dsn_recipients:
             self.dsn_fields, recipients = dsn_blocks(text)

@@ -190,3 +190,15 @@ def test_a_truncated_encoded_word_keeps_what_it_can() -> None:
 ])
 def test_body_charsets_are_sniffed_when_the_label_lies(data: bytes, label: str | None) -> None:
     assert decode_bytes(data, label) == "ユーザ不明"
+
+
+def test_the_classify_path_stays_light() -> None:
+    """``bouncewatch classify`` must start fast: nothing heavy on its import path (typing
+    alone costs ~5 ms a run; use collections.abc, or ``if TYPE_CHECKING:`` imports)."""
+    import subprocess
+    import sys
+    heavy = ("typing", "email", "sqlalchemy", "imapclient", "apscheduler", "structlog", "alembic")
+    code = ("import sys, daemon.classify_cmd; "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []

@@ -8,7 +8,7 @@ spoke (which beats the MTA's guess), and DSN blocks read beside the prose. Pure 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..address import normalise
 from ..message import Headers, Message, parse_fields
