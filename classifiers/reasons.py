@@ -179,6 +179,8 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "because the address couldn't be found",    # Gmail / Outlook.com NDR prose
         "delivery error: dd this user doesn't have a",  # Yahoo MTA stock reply
         "宛先不明",                           # Japanese NDR prose: unknown destination
+        "宛先のメールアドレスが存在し",       # ... 存在しません / 存在しない
+        "宛先のメールアドレスが見つかりません",
         "アカウントが存在しません",
         "ユーザが存在しません",
         "ユーザーが存在しません",

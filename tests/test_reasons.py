@@ -240,6 +240,10 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("spam detected from unknown user", "", "550", "", "", R.SPAMDETECTED),
     # Japanese phrases (NFKC: full-width text compares equal)
     ("宛先不明のためメールを配送できませんでした", "", "", "", "", R.USERUNKNOWN),
+    ("宛先のメールアドレスが存在しません", "", "", "", "", R.USERUNKNOWN),
+    ("差出人のメールアドレスが存在しません", "", "", "", "", R.REJECTED),
+    ("ﾕｰｻﾞｰ kijitora は Domino ﾃﾞｨﾚｸﾄﾘには見つかりません", "", "", "", "", R.USERUNKNOWN),
+    ("送信先のメールボックスが一杯のため、送信できませんでした。", "", "", "", "", R.MAILBOXFULL),
     ("ＵＳＥＲ ＵＮＫＮＯＷＮ", "", "550", "RCPT", "", R.USERUNKNOWN),
     ("メールボックスの容量オーバーです", "", "", "", "", R.MAILBOXFULL),
     ("受信拒否設定により配信できませんでした", "", "", "", "", R.FILTERED),
