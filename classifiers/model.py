@@ -55,8 +55,8 @@ class Reason(StrEnum):
     SYNTAXERROR = "syntaxerror"          # an SMTP syntax error in a command the sender sent
     FAILEDSTARTTLS = "failedstarttls"    # STARTTLS was required or failed
     MAILERERROR = "mailererror"          # a local mailer program (procmail, pipe) failed
-    ONHOLD = "onhold"                    # the reason could not be decided yet; kept for review
-    UNDEFINED = "undefined"              # a failure whose reason no rule recognises
+    ONHOLD = "onhold"                    # the server said something no rule recognises; review it
+    UNDEFINED = "undefined"              # a failure the NDR gives no words or codes for
     FEEDBACK = "feedback"                # an ARF complaint from the recipient
     VACATION = "vacation"                # an auto-reply: the recipient is away, not gone
     DELIVERED = "delivered"              # delivered successfully (success DSN)

@@ -729,8 +729,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "domain is not reachable",
         "domain must exist",
         "host or domain name not found",
-        "domain name not found",                # Gmail: DNS Error: Domain name not found
-        "responded with code nxdomain",         # Gmail: DNS type 'mx' lookup of x responded with ...
         "host unknown",
         "host unreachable",
         "mail domain mentioned in email address is unknown",
