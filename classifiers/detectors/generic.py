@@ -32,7 +32,7 @@ _SUBJECT_WORDS = (
     "returned mail", "mail delivery failed", "could not be delivered", "not delivered",
     "delivery notification", "non-delivery", "nondeliverable", "non remis", "non recapitabile",
     "unzustellbar", "nicht zustellbar", "returned to sender", "delivery problem",
-    "mail system error", "rejected", "error sending", "message failure",
+    "mail system error", "message failure",
     "配信エラー", "配送エラー", "未配達", "送信エラー", "配信不能", "エラーメール", "不達",
 )
 #: Where an NDR's prose ends and its inline copy of the original begins (lowercase).
@@ -82,7 +82,9 @@ def looks_like_failure(msg: Message) -> bool:
     local = next(iter(find_addresses(sender)), "").rpartition("@")[0]
     if local in _DAEMONS or any(w in sender for w in _FROM_WORDS):
         return True
-    subject = msg.subject.lower()
+    subject = msg.subject.lower().lstrip()
+    if subject.startswith(("re:", "aw:", "sv:", "返信:")):  # a person's reply about a failure
+        return False
     return any(w in subject for w in _SUBJECT_WORDS)
 
 
