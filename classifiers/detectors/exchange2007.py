@@ -43,7 +43,8 @@ _ORIGINAL_HEADS = (
     "Cabeçalhos da mensagem original:", "Originalmeddelandets rubriker:", "元のメッセージ ヘッダー:",
 )
 _GENERATOR = re.compile(r"^[^\n:]{1,40}:[ \t]{0,8}([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t]*$")
-# "#550 5.1.1 RESOLVER... ##", "host #< #5.0.0 smtp; 550 ...> #SMTP#", "Remote Server returned '...'"
+# "#550 5.1.1 RESOLVER... ##", "host #< #5.0.0 smtp; 550 ...> #SMTP#",
+# "Remote Server returned '...'"
 _HASHED = re.compile(r"^(?:([A-Za-z0-9][A-Za-z0-9.-]{0,253}) )?#(?:< ?#)?(.{1,2000}?)"
                      r"(?:>? ?#SMTP#|##)?[ \t]*$")
 _RETURNED = re.compile(r"Remote Server returned '(.{1,2000})'")
@@ -75,8 +76,9 @@ def detect(msg: Message) -> Detection | None:
             # "#5.0.0 smtp;550 5.1.1 ...": Exchange's own status, then the remote's reply.
             declared, sep, reply = words.partition("smtp;")
             status = declared.strip() if sep and status_in(declared) else ""
+            host = host or (generator.group(1) if generator else "")
             found.add(finding(address, (reply if status else words).strip(), status=status,
-                              remote_mta=(host or (generator.group(1) if generator else "")).lower()))
+                              remote_mta=host.lower()))
     if not found:
         for address in find_addresses(card)[:50]:
             found.add(finding(address, ""))
