@@ -7,8 +7,9 @@ import pytest
 
 from classifiers.model import Reason
 from classifiers.providers import PROVIDER_ROWS, provider_reason, rows_for
-from classifiers.reasons import (COMMAND_REASON, GENERIC_STATUS, PHRASES, REPLY_CODE,
-                                 SPECIFIC_STATUS, normalise_text, phrase_reason, reason_for)
+from classifiers.reasons import (COMMAND_REASON, GENERIC_STATUS, NDR_SENTENCES,
+                                 OVERRIDE_USERUNKNOWN, PHRASES, REPLY_CODE, SPECIFIC_STATUS,
+                                 normalise_text, phrase_reason, reason_for)
 
 R = Reason
 
@@ -16,9 +17,10 @@ R = Reason
 # The tables themselves
 
 
-def test_phrases_are_lowercase_stripped_and_unique():
+@pytest.mark.parametrize("table", [PHRASES, NDR_SENTENCES], ids=["PHRASES", "NDR_SENTENCES"])
+def test_phrases_are_lowercase_stripped_and_unique(table):
     seen: dict[str, Reason] = {}
-    for reason, phrases in PHRASES:
+    for reason, phrases in table:
         assert isinstance(reason, Reason)
         assert phrases, f"{reason} has no phrase"
         for phrase in phrases:
@@ -34,6 +36,11 @@ def test_each_reason_has_one_phrase_row():
     reasons = [reason for reason, _ in PHRASES]
     assert len(reasons) == len(set(reasons))
     assert not {R.FEEDBACK, R.VACATION, R.DELIVERED, R.ONHOLD, R.UNDEFINED} & set(reasons)
+
+
+def test_override_reasons_are_never_the_ones_they_override():
+    assert R.USERUNKNOWN not in OVERRIDE_USERUNKNOWN and R.HOSTUNKNOWN not in OVERRIDE_USERUNKNOWN
+    assert OVERRIDE_USERUNKNOWN <= {reason for reason, _ in PHRASES}
 
 
 def test_status_tables_are_well_formed_and_disjoint():
