@@ -20,6 +20,7 @@ import re
 from ..address import find_addresses, normalise
 from ..message import Message
 from ..model import Kind, Reason
+from ..reasons import SPECIFIC_STATUS
 from ..smtp import reply_code_in, status_in
 from .base import MAX_FINDINGS, Detection, Finding
 
@@ -60,7 +61,8 @@ _GOOGLE_PHRASES: tuple[tuple[str, Reason], ...] = (
 )
 
 #: Gmail's SMTP session state -> (command, reason). The state names the phase that failed;
-#: state 14 (RCPT) says nothing beyond the remote's words, so it fixes no reason.
+#: state 14 (RCPT) says nothing beyond the remote's words, so it fixes no reason, and a
+#: specific status in the reply (5.2.2, 5.3.4 ...) outranks any state.
 _STATES: dict[str, tuple[str, Reason | None]] = {
     "6": ("MAIL", Reason.SYSTEMERROR),         # "500 Remote server does not support TLS"
     "8": ("AUTH", Reason.SYSTEMERROR),         # SMTP AUTH failed with the remote server
@@ -97,6 +99,8 @@ def _classic(text: str) -> Detection:
     remote = details.partition(_REMOTE)[2].strip() if _REMOTE in details else details
     reply_code, status = reply_code_in(remote), status_in(remote)
     command, reason = _state(remote)
+    if status in SPECIFIC_STATUS:
+        reason = None
     reason = _google_reason(details) or reason
     if kind is Kind.DELAY:
         reason = Reason.EXPIRED
