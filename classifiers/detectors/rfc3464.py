@@ -13,7 +13,7 @@ import re
 from ..address import normalise
 from ..message import Headers, Message, parse_fields
 from ..model import Kind
-from ..smtp import command_in, type_stripped
+from ..smtp import command_in, status_in, type_stripped
 from .base import Detection, Finding
 
 NAME = "rfc3464"
@@ -91,9 +91,8 @@ def finding(block: Headers, prose: str, multi: bool) -> Finding:
     if not diagnostic and action not in SUCCESS_ACTIONS:
         # A delay notice's prose is boilerplate about delays: only the recipient's own line.
         diagnostic = prose_about(prose, recipient, multi or action == "delayed")
-    status = block.get("status").split()
     return Finding(
-        recipient=recipient, diagnostic=diagnostic, status=status[0] if status else "",
+        recipient=recipient, diagnostic=diagnostic, status=status_in(block.get("status")),
         action=action, remote_mta=type_stripped(block.get("remote-mta")).lower(),
         command=command_in(diagnostic) or (command_in(prose) if not multi else ""),
     )
