@@ -55,19 +55,7 @@ def detect(msg: Message) -> Detection | None:
     kind = _KINDS.get(str(notification.get("notificationType") or notification.get("eventType")))
     if kind is None:
         return Detection(kind=Kind.NOT_BOUNCE)
-    if kind is Kind.BOUNCE:
-        findings = _bounced(notification.get("bounce") or {})
-    elif kind is Kind.DELAY:
-        delay = notification.get("deliveryDelay") or {}
-        mta = type_stripped(str(delay.get("reportingMTA", "")))
-        findings = tuple(_finding(r | {"action": "delayed"}, None, mta)
-                         for r in _dicts(delay.get("delayedRecipients")))
-    elif kind is Kind.COMPLAINT:
-        findings = tuple(Finding(recipient=str(r.get("emailAddress", "")))
-                         for r in _dicts((notification.get("complaint") or {}).get("complainedRecipients")))
-    else:
-        findings = _delivered(notification.get("delivery") or {})
-    return Detection(kind=kind, findings=findings)
+    return Detection(kind=kind, findings=_READERS[kind](notification))
 
 
 def _load(text: str) -> dict[str, Any] | None:
@@ -98,10 +86,24 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _bounced(bounce: dict[str, Any]) -> tuple[Finding, ...]:
+def _bounced(notification: dict[str, Any]) -> tuple[Finding, ...]:
+    bounce = notification.get("bounce") or {}
     reason = _SUBTYPES.get(str(bounce.get("bounceSubType", "")))
     mta = type_stripped(str(bounce.get("reportingMTA", "")))
     return tuple(_finding(r, reason, mta) for r in _dicts(bounce.get("bouncedRecipients")))
+
+
+def _delayed(notification: dict[str, Any]) -> tuple[Finding, ...]:
+    delay = notification.get("deliveryDelay") or {}
+    mta = type_stripped(str(delay.get("reportingMTA", "")))
+    return tuple(_finding(r | {"action": "delayed"}, None, mta)
+                 for r in _dicts(delay.get("delayedRecipients")))
+
+
+def _complained(notification: dict[str, Any]) -> tuple[Finding, ...]:
+    complaint = notification.get("complaint") or {}
+    return tuple(Finding(recipient=str(r.get("emailAddress", "")))
+                 for r in _dicts(complaint.get("complainedRecipients")))
 
 
 def _finding(fields: dict[str, Any], reason: Reason | None, mta: str = "") -> Finding:
@@ -112,13 +114,18 @@ def _finding(fields: dict[str, Any], reason: Reason | None, mta: str = "") -> Fi
                    action=str(fields.get("action", "failed")), reason=reason, remote_mta=mta)
 
 
-def _delivered(delivery: dict[str, Any]) -> tuple[Finding, ...]:
+def _delivered(notification: dict[str, Any]) -> tuple[Finding, ...]:
+    delivery = notification.get("delivery") or {}
     response = str(delivery.get("smtpResponse", ""))
     mta = str(delivery.get("reportingMTA", ""))
     recipients = delivery.get("recipients")
     return tuple(Finding(recipient=str(r), diagnostic=response, status=status_in(response),
                          reply_code=reply_code_in(response), action="delivered", remote_mta=mta)
                  for r in (recipients if isinstance(recipients, list) else ()))
+
+
+_READERS = {Kind.BOUNCE: _bounced, Kind.DELAY: _delayed, Kind.COMPLAINT: _complained,
+            Kind.DELIVERED: _delivered}
 
 
 def _quoted_dsn(msg: Message) -> Detection | None:
