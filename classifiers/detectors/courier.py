@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 
-from ..address import normalise
 from ..message import Message
 from .base import Detection, Finding
-from .rfc3464 import kind_of
+from .rfc3464 import kind_of, recipient_of
 from .smtptext import Findings, command_name, dsn_blocks, finding, first_word, join_reply
 
 NAME = "courier"
@@ -31,7 +30,7 @@ def detect(msg: Message) -> Detection | None:
     prose = exchanges(msg.text)
     found = Findings()
     for block in dsn_blocks(msg):
-        recipient = normalise(block.get("final-recipient") or block.get("original-recipient"))
+        recipient = recipient_of(block)
         if recipient and found.wants(recipient):
             found.add(_finding(recipient, prose.get(recipient.lower()), block.get("status"),
                                first_word(block.get("action")) or "failed",

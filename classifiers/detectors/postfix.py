@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 
-from ..address import find_addresses, normalise
+from ..address import find_addresses
 from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
-from .rfc3464 import kind_of
+from .rfc3464 import kind_of, recipient_of
 from .smtptext import command_name, dsn_blocks, finding, from_dsn, host_in, server_words, unique
 
 NAME = "postfix"
@@ -43,8 +43,7 @@ def detect(msg: Message) -> Detection | None:
     prose = paragraphs(msg.text)
     blocks = dsn_blocks(msg)
     if blocks:
-        findings = [from_dsn(b, prose.get(_recipient_key(b.get("final-recipient")), ""))
-                    for b in blocks]
+        findings = [from_dsn(b, prose.get(recipient_of(b).lower(), "")) for b in blocks]
     else:
         findings = [_from_prose(addr, text) for addr, text in prose.items()]
     if not findings:
@@ -65,10 +64,6 @@ def paragraphs(text: str) -> dict[str, str]:
         if match:
             out.setdefault(match.group(1).lower(), paragraph[match.end():])
     return out
-
-
-def _recipient_key(value: str) -> str:
-    return normalise(value).lower()
 
 
 def _from_prose(address: str, text: str) -> Finding:

@@ -16,7 +16,7 @@ from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
-from .rfc3464 import kind_of
+from .rfc3464 import kind_of, recipient_of
 from .smtptext import command_name, dsn_blocks, finding, first_word, unique
 
 NAME = "sendmail"
@@ -147,7 +147,7 @@ def read_transcript(section: str) -> _Transcript:
 
 
 def _from_block(block: Headers, transcript: _Transcript) -> Finding:
-    recipient = type_stripped(block.get("final-recipient") or block.get("original-recipient"))
+    recipient = recipient_of(block)
     return _from_transcript(recipient, transcript, type_stripped(block.get("diagnostic-code")),
                             first_word(block.get("status")),
                             first_word(block.get("action")) or "failed",

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..address import normalise
-from ..message import Headers, Message, parse_fields
+from ..message import Headers, Message
 from ..model import Reason
 from ..reasons import phrase_reason
 from ..smtp import command_in, is_generic, status_in, type_stripped
 from ..text import fold
 from .base import Finding
+from .rfc3464 import fields_in_prose, recipient_of
 
 # "(in reply to end of\n    DATA command)": Postfix wraps it anywhere.
 # Possessive words: at most three tries per "in reply to", whatever the text around it.
@@ -127,18 +127,12 @@ def unique(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 def dsn_blocks(msg: Message) -> tuple[Headers, ...]:
     """The per-recipient DSN blocks: the delivery-status part's, else any in the prose
     (a bounce forwarded as plain text)."""
-    if msg.dsn_recipients:
-        return msg.dsn_recipients
-    if "inal-Recipient:" not in msg.text:
-        return ()
-    return tuple(b for b in parse_fields(msg.text)
-                 if "final-recipient" in b and ("status" in b or "action" in b))
+    return msg.dsn_recipients or fields_in_prose(msg)
 
 
 def dsn_statuses(msg: Message) -> dict[str, str]:
     """Recipient (lowercased) -> the Status its DSN block declares, for prose-first readers."""
-    return {normalise(type_stripped(b.get("final-recipient"))).lower(): first_word(b.get("status"))
-            for b in dsn_blocks(msg)}
+    return {recipient_of(b).lower(): first_word(b.get("status")) for b in dsn_blocks(msg)}
 
 
 def first_word(value: str) -> str:
@@ -149,7 +143,7 @@ def first_word(value: str) -> str:
 
 def from_dsn(block: Headers, prose: str = "") -> Finding:
     """One DSN recipient block as a Finding; ``prose`` is the human text about it."""
-    recipient = type_stripped(block.get("final-recipient") or block.get("original-recipient"))
+    recipient = recipient_of(block)
     diagnostic = type_stripped(block.get("diagnostic-code"))
     remote = type_stripped(block.get("remote-mta")) or host_in(diagnostic) or host_in(prose)
     words = server_words(diagnostic or prose)
