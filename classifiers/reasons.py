@@ -54,7 +54,6 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "5.3.4": R.MESGTOOBIG,        # message too big for system
     "4.3.4": R.MESGTOOBIG,
     "5.4.4": R.HOSTUNKNOWN,       # unable to route (no DNS record for the domain)
-    "4.4.5": R.TOOMANYCONN,       # system congestion
     "4.4.6": R.NETWORKERROR,
     "5.4.7": R.EXPIRED,
     "5.5.3": R.TOOMANYCONN,       # too many recipients
@@ -118,6 +117,7 @@ GENERIC_STATUS: dict[str, Reason] = {
     "4.4.0": R.NETWORKERROR,
     "5.4.1": R.USERUNKNOWN,       # Microsoft: recipient address rejected: access denied
     "4.4.1": R.EXPIRED,           # no answer from host
+    "4.4.5": R.TOOMANYCONN,       # system congestion (Sendmail: insufficient disk space)
     "4.4.7": R.EXPIRED,           # delivery time expired ("connection refused" says why)
     "4.4.2": R.NETWORKERROR,      # bad connection
     "5.4.3": R.SYSTEMERROR,       # directory server failure
@@ -222,7 +222,6 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "exceeded storage allocation",
         "exceeding its mailbox quota",
         "full mailbox",
-        "insufficient disk space",
         "is over disk quota",
         "is over quota",
         "mail quota exceeded",
@@ -931,6 +930,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "tls negotiation failed",
         "tls required for rcpt domain",         # Gmail 421 4.7.0
         "requiretls",
+        "tls is required, but was not offered",  # Postfix: smtp_tls_security_level=encrypt
+        "tls is required, but our tls engine is unavailable",  # Postfix
+        "cannot start tls",                     # Postfix: cannot start TLS: handshake failure
+        "server certificate not trusted",       # Postfix: TLS verify
     )),
     (R.CONTENTERROR, (
         "line too long",                     # mobile carriers: header or line length limit
@@ -948,6 +951,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "insufficient system storage",
         "insufficient system resources",
         "(not enough free space)",              # qmail: mailbox unavailable (not enough free space)
+        "insufficient disk space",              # Sendmail: 452 4.4.5 insufficient disk space; try again later
     )),
     (R.NOTACCEPT, (
         "does not accept mail",
@@ -1052,6 +1056,9 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "delivery to pipe forbidden",           # Exim
         "local delivery failed",                # Exim
         "lmtp error after ",                    # Exim
+        "unknown mail transport error",         # Postfix
+        "mail transport unavailable",           # Postfix
+        "temporary lookup failure",             # Postfix
     )),
     (R.MAILERERROR, (
         " || exit ",
@@ -1064,6 +1071,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "mailer error",
         "pipe to |/",
         "x-unix; ",
+        "command time limit exceeded",          # Postfix pipe(8)
     )),
     (R.SYNTAXERROR, (
         "syntax error",

@@ -231,6 +231,10 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("This message is looping: it already has my Delivered-To line. (#5.4.6)", "5.4.6", "", "", "", R.NETWORKERROR),
     ("550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized", "5.7.1", "550", "", "", R.FILTERED),
     ("554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException", "5.2.2", "554", "", "", R.MAILBOXFULL),
+    ("TLS is required, but was not offered by host mx.example.org[192.0.2.1]", "4.7.4", "", "", "", R.FAILEDSTARTTLS),
+    ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "452", "MAIL", "", R.SYSTEMFULL),
+    ("421 4.4.5 Server busy, try again later", "4.4.5", "421", "", "", R.TOOMANYCONN),
+    ("Command time limit exceeded: \"/usr/bin/procmail\"", "5.3.0", "", "", "", R.MAILERERROR),
     # providers' stock wording
     ("552 5.2.2 The email account that you tried to reach is over quota.", "5.2.2", "552", "RCPT", "gmail-smtp-in.l.google.com", R.MAILBOXFULL),
     ("421 4.7.0 Our system has detected an unusual rate of unsolicited mail originating from your IP address.", "4.7.0", "421", "DATA", "gmail-smtp-in.l.google.com", R.BLOCKED),
