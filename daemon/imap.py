@@ -262,6 +262,12 @@ class Inbox:
             else:
                 self._client.expunge()
 
+    def append(self, folder: str, raw: bytes) -> None:
+        """APPEND one message to ``folder`` (created when missing); used by the demo."""
+        target = self.ensure_folder(folder) if folder.upper() != "INBOX" else folder
+        with self._do(f"APPEND to {target}"):
+            self._client.append(target, raw)
+
     # -- IDLE ------------------------------------------------------------------------------
 
     @property

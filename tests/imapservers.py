@@ -9,22 +9,18 @@ import contextlib
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from imapclient import IMAPClient
 
+from daemon.demo import HOST, free_port, pymap_server, stop_process, wait_for_greeting
+
 USERNAME = "bounces"
 PASSWORD = "s3cret-Passw0rd"
-HOST = "127.0.0.1"
-START_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
@@ -50,40 +46,6 @@ class ImapServer:
         return c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_greeting(port: int, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> None:
-    """Return once the server at ``port`` sends ``* OK``; fail if it dies or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"IMAP server exited with {proc.returncode} before its greeting")
-        try:
-            with socket.create_connection((HOST, port), timeout=2) as s:
-                if s.recv(256).startswith(b"* OK"):
-                    return
-        except OSError as exc:
-            last = exc
-        time.sleep(0.05)
-    raise RuntimeError(f"no IMAP greeting on port {port} within {timeout}s ({last})")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the pid we started; SIGKILL if it lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1/localhost and its key (needs the ``openssl`` command)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
@@ -95,35 +57,16 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def pymap_command() -> str:
-    """The ``pymap`` script of this interpreter's environment (or on $PATH)."""
-    beside = Path(sys.executable).parent / "pymap"
-    return str(beside) if beside.exists() else (shutil.which("pymap") or "pymap")
-
-
 @contextlib.contextmanager
 def run_pymap(tls: bool = False, port: int = 0) -> Iterator[ImapServer]:
     """pymap's in-memory backend with one user; ``tls`` adds STARTTLS with a self-signed cert.
     ``port`` 0 picks a free one."""
-    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="bw-pymap-") as tmp:
-        cmd = [pymap_command(), "--host", HOST, "--port", str(port)]
-        ca_file = ""
-        if tls:
-            cert, key = self_signed_cert(Path(tmp))
-            cmd += ["--cert", str(cert), "--key", str(key)]
-            ca_file = str(cert)
-        else:
-            cmd += ["--no-tls"]
-        cmd += ["dict", "--demo-user", USERNAME, "--demo-password", PASSWORD]
-        with open(Path(tmp) / "pymap.log", "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                wait_for_greeting(port, proc)
-                yield ImapServer("pymap", HOST, port, USERNAME, PASSWORD, proc.pid,
-                                 "starttls" if tls else "plain", ca_file)
-            finally:
-                stop(proc)
+        cert = self_signed_cert(Path(tmp)) if tls else None
+        with pymap_server(USERNAME, PASSWORD, port=port, log_file=Path(tmp) / "pymap.log",
+                          tls=cert) as (bound, pid):
+            yield ImapServer("pymap", HOST, bound, USERNAME, PASSWORD, pid,
+                             "starttls" if tls else "plain", str(cert[0]) if cert else "")
 
 
 def dovecot_skip_reason() -> str:
@@ -204,7 +147,7 @@ def run_dovecot(tls: bool = False) -> Iterator[ImapServer]:
             yield ImapServer("dovecot", HOST, port, USERNAME, PASSWORD, proc.pid,
                              "starttls" if tls else "plain", ca_file)
         finally:
-            stop(proc)
+            stop_process(proc)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

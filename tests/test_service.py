@@ -102,13 +102,23 @@ class Recorder:
         return True
 
 
-def start_service(config, **kw) -> tuple[Service, threading.Thread, Recorder, list[int]]:
-    notes = Recorder()
-    service = Service(config, backoff=FAST, notify=notes, **kw)
-    codes: list[int] = []
-    thread = threading.Thread(target=lambda: codes.append(service.serve(tick=0.1)), daemon=True)
-    thread.start()
-    return service, thread, notes, codes
+@pytest.fixture
+def start_service():
+    """``start_service(config)`` runs ``Service.serve`` in a thread; stopped at teardown."""
+    started: list[Service] = []
+
+    def start(config) -> tuple[Service, threading.Thread, Recorder, list[int]]:
+        notes = Recorder()
+        service = Service(config, backoff=FAST, notify=notes)
+        codes: list[int] = []
+        thread = threading.Thread(target=lambda: codes.append(service.serve(tick=0.1)),
+                                  daemon=True)
+        started.append(service)
+        thread.start()
+        return service, thread, notes, codes
+    yield start
+    for service in started:
+        service.stop.set()
 
 
 def stop_service(service: Service, thread: threading.Thread, codes: list[int]) -> None:
@@ -129,7 +139,8 @@ def messages_in_db(engine) -> int:
 
 
 @pytest.mark.imap
-def test_service_survives_an_unreachable_server_and_recovers(make_account, make_config, engine_of):
+def test_service_survives_an_unreachable_server_and_recovers(make_account, make_config, engine_of,
+                                                             start_service):
     port = free_port()
     account = make_account(_fake_server(port), poll_interval=3600, timeout=2.0)
     config = make_config(account)
@@ -157,8 +168,8 @@ def _fake_server(port: int):
 
 
 @pytest.mark.imap
-def test_service_keeps_retrying_a_wrong_password(pymap, make_account, make_config, engine_of,
-                                                 monkeypatch):
+def test_service_keeps_retrying_a_wrong_password(pymap, make_account, make_config, monkeypatch,
+                                                 start_service):
     account = make_account(pymap, poll_interval=3600)
     monkeypatch.setenv(account.password_env, "definitely-Wrong-42")
     config = make_config(account)
@@ -173,7 +184,8 @@ def test_service_keeps_retrying_a_wrong_password(pymap, make_account, make_confi
 
 
 @pytest.mark.imap
-def test_idle_picks_up_new_mail_at_once(imap_server, make_account, make_config, engine_of):
+def test_idle_picks_up_new_mail_at_once(imap_server, make_account, make_config, engine_of,
+                                        start_service):
     account = make_account(imap_server, poll_interval=3600, idle=True, other_folder="other")
     config = make_config(account)
     engine = engine_of(config)
