@@ -189,7 +189,6 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "宛先が存在しません",
         "アドレスが見つかりませんでした",     # Japanese NDRs: (メール)アドレスが見つかりませんでした
         "アドレスが見つからなかった",         # Gmail (Japanese): アドレスが見つからなかったか…
-        "ディレクトリには見つかりません",     # Lotus Domino (Japanese): ... は Domino ディレクトリには見つかりません
         "not listed in domino directory",     # Lotus Domino
         "not listed in public name & address book",  # Lotus Notes
     )),

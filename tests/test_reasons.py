@@ -252,7 +252,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("宛先不明のためメールを配送できませんでした", "", "", "", "", R.USERUNKNOWN),
     ("宛先のメールアドレスが存在しません", "", "", "", "", R.USERUNKNOWN),
     ("差出人のメールアドレスが存在しません", "", "", "", "", R.REJECTED),
-    ("ﾕｰｻﾞｰ kijitora は Domino ﾃﾞｨﾚｸﾄﾘには見つかりません", "", "", "", "", R.USERUNKNOWN),
+    # the Japanese Domino directory miss stays onhold, as the Domino and Notes detectors say
+    ("ﾕｰｻﾞｰ kijitora は Domino ﾃﾞｨﾚｸﾄﾘには見つかりません", "", "", "", "", R.ONHOLD),
     ("送信先のメールボックスが一杯のため、送信できませんでした。", "", "", "", "", R.MAILBOXFULL),
     ("ＵＳＥＲ ＵＮＫＮＯＷＮ", "", "550", "RCPT", "", R.USERUNKNOWN),
     ("メールボックスの容量オーバーです", "", "", "", "", R.MAILBOXFULL),
