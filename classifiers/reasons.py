@@ -178,12 +178,6 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
     (R.USERUNKNOWN, (
         "because the address couldn't be found",    # Gmail / Outlook.com NDR prose
         "delivery error: dd this user doesn't have a",  # Yahoo MTA stock reply
-        "宛先不明",                           # Japanese NDR prose: unknown destination
-        "宛先のメールアドレスが存在し",       # ... 存在しません / 存在しない
-        "宛先のメールアドレスが見つかりません",
-        "アカウントが存在しません",
-        "ユーザが存在しません",
-        "ユーザーが存在しません",
         "存在しないユーザ",                   # Japanese: 存在しないユーザです
         "宛先は存在しません",
         "宛先が存在しません",
@@ -680,6 +674,12 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "no such account",
         "resolver.adr.badprimary",              # Exchange
         "recipient address rejected: access denied",  # Postfix check_recipient_access, Office 365 5.4.1 (OCN: a provider row says filtered)
+        "宛先不明",                                 # Japanese: unknown destination
+        "宛先のメールアドレスが存在し",                       # Japanese: ... 存在しません / 存在しない
+        "宛先のメールアドレスが見つかりません",
+        "アカウントが存在しません",
+        "ユーザが存在しません",
+        "ユーザーが存在しません",
     )),
     (R.FILTERED, (
         "because the recipient is only accepting mail from specific email addresses",

@@ -249,8 +249,9 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("user unknown; mailbox full", "", "550", "", "", R.MAILBOXFULL),
     ("spam detected from unknown user", "", "550", "", "", R.SPAMDETECTED),
     # Japanese phrases (NFKC: full-width text compares equal)
-    ("宛先不明のためメールを配送できませんでした", "", "", "", "", R.USERUNKNOWN),
-    ("宛先のメールアドレスが存在しません", "", "", "", "", R.USERUNKNOWN),
+    ("宛先不明のためメールを配送できませんでした", "", "550", "RCPT", "", R.USERUNKNOWN),
+    ("宛先不明のためメールを配送できませんでした", "", "", "", "", R.FILTERED),   # no command: not proven
+    ("宛先のメールアドレスが存在しません", "5.1.1", "", "", "", R.USERUNKNOWN),
     ("差出人のメールアドレスが存在しません", "", "", "", "", R.REJECTED),
     # the Japanese Domino directory miss stays onhold, as the Domino and Notes detectors say
     ("ﾕｰｻﾞｰ kijitora は Domino ﾃﾞｨﾚｸﾄﾘには見つかりません", "", "", "", "", R.ONHOLD),
