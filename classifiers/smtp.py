@@ -14,17 +14,21 @@ _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
 # prose ("retry in 450 seconds").
 _REPLY = re.compile(r"(?:^|[:;>\])]|\bsaid)[ \t\n]{0,8}([245][0-5][0-9])(?=[ \t\n-]|$)"
                     r"|(?<![\w.])([245][0-5][0-9])[ -](?=[245]\.\d{1,3}\.\d{1,3})")
-# "(in reply to RCPT TO command)", "after end of data", "while sending MAIL FROM"
+# "(in reply to RCPT TO command)", "after end of data", "while sending MAIL FROM", a session
+# transcript's ">>> RCPT To:<...>", Yahoo's "[RCPT_TO]", qmail's "RCPT TO response".
 _COMMAND = re.compile(
     r"(?:in reply to|in response to|after|while sending)[ \t\n]{1,4}(?:the[ \t\n]{1,4})?"
     r"(rcpt to|mail from|end of data|data|ehlo|helo|lhlo|starttls|auth|bdat|quit|rset|"
-    r"message body|rcpt|mail)\b")  # matched against lowercased text: no IGNORECASE, faster
+    r"message body|rcpt|mail)\b"
+    r"|>>> ?(rcpt to|mail from|data|ehlo|helo|lhlo|starttls|auth|bdat)\b"
+    r"|\[(rcpt_to|mail_from|data)\]"
+    r"|\b(rcpt to|mail from)(?: command)? response")  # on lowercased text: no IGNORECASE
 #: Command words as NDRs write them -> the name outcomes carry.
 COMMANDS: dict[str, str] = {
     "rcpt to": "RCPT", "rcpt": "RCPT", "mail from": "MAIL", "mail": "MAIL", "data": "DATA",
     "end of data": "DATA", "bdat": "DATA", "message body": "DATA", "ehlo": "EHLO",
     "helo": "HELO", "lhlo": "HELO", "starttls": "STARTTLS", "auth": "AUTH", "quit": "QUIT",
-    "rset": "RSET",
+    "rset": "RSET", "rcpt_to": "RCPT", "mail_from": "MAIL",
 }
 
 
@@ -43,7 +47,7 @@ def reply_code_in(text: str) -> str:
 def command_in(text: str) -> str:
     """The command named by "(in reply to RCPT TO command)" and the like, or ""."""
     match = _COMMAND.search(text[:8000].lower())
-    return COMMANDS.get(match.group(1).lower(), "") if match else ""
+    return COMMANDS.get(next(filter(None, match.groups())), "") if match else ""
 
 
 def is_generic(status: str) -> bool:

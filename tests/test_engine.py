@@ -143,10 +143,23 @@ def test_a_reply_code_contradicting_the_status_is_dropped() -> None:
 @pytest.mark.parametrize(("text", "command"), [
     ("(in reply to RCPT TO command)", "RCPT"), ("in reply to end of DATA command", "DATA"),
     ("after MAIL FROM:<a@example.org>", "MAIL"), ("while sending the message body", "DATA"),
+    (">>> RCPT To:<a@example.com>\n<<< 550 No such user", "RCPT"),
+    ("550 5.2.1 <a@example.com>... User Unknown [RCPT_TO]", "RCPT"),
+    ("no SMTP connection got far enough; most progress was RCPT TO response", "RCPT"),
     ("nothing here at all", ""),
 ])
 def test_command_in(text: str, command: str) -> None:
     assert command_in(text) == command
+
+
+def test_generic_fallback_reads_each_listed_recipients_own_lines() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: failure notice\n\n"
+           b"Sorry, these addresses failed:\n\n<a@example.com>:\nFrom: <postmaster@mx.example.net> "
+           b"RCPT: <a@example.com>\nRemote host said: 552 5.2.2 Mailbox full\n\n<b@example.com>:\n"
+           b"Remote host said: 550 5.1.1 <b@example.com>: User unknown\n")
+    by = {o.recipient: o for o in classify(raw).outcomes}
+    assert (by["a@example.com"].status, by["b@example.com"].status) == ("5.2.2", "5.1.1")
+    assert "postmaster@mx.example.net" not in by
 
 
 def test_recipient_blocks_run_together_are_split() -> None:

@@ -68,10 +68,10 @@ def detect(msg: Message) -> Detection | None:
     if not recipients:
         return Detection(kind=Kind.BOUNCE, findings=(
             Finding(recipient="", diagnostic=prose[:_PROSE_LIMIT], action="failed"),))
-    single = len(recipients) == 1
+    others = frozenset(r.lower() for r in recipients) if len(recipients) > 1 else frozenset()
     return Detection(kind=Kind.BOUNCE, findings=tuple(
-        Finding(recipient=r, diagnostic=prose_about(prose, r, not single), action="failed")
-        for r in recipients))
+        Finding(recipient=r, diagnostic=prose_about(prose, r, bool(others), others),
+                action="failed") for r in recipients))
 
 
 def looks_like_failure(msg: Message) -> bool:

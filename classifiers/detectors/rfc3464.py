@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from ..address import normalise
+from collections.abc import Collection
+
+from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse_fields
 from ..model import Kind
 from ..smtp import command_in, status_in, type_stripped
@@ -38,8 +40,8 @@ def detect(msg: Message) -> Detection | None:
         if not blocks:
             return None
         errors = ("delivery-status fields read from the text: the report's MIME is broken",)
-    multi = len(blocks) > 1
-    findings = tuple(finding(b, msg.text, multi) for b in blocks)
+    others = frozenset(r.lower() for r in map(recipient_of, blocks) if r) if len(blocks) > 1 else ()
+    findings = tuple(finding(b, msg.text, others) for b in blocks)
     return Detection(kind=kind_of(f.action for f in findings), findings=findings, errors=errors)
 
 
@@ -83,25 +85,26 @@ def kind_of(actions) -> Kind:
     return Kind.DELIVERED
 
 
-def finding(block: Headers, prose: str, multi: bool) -> Finding:
+def finding(block: Headers, prose: str, others: Collection[str] = ()) -> Finding:
     """One recipient block as a Finding; without Diagnostic-Code the prose stands in."""
     recipient = recipient_of(block)
     diagnostic = type_stripped(block.get("diagnostic-code"))
     action = action_of(block)
     if not diagnostic and action not in SUCCESS_ACTIONS:
         # A delay notice's prose is boilerplate about delays: only the recipient's own line.
-        diagnostic = prose_about(prose, recipient, multi or action == "delayed")
+        diagnostic = prose_about(prose, recipient, bool(others) or action == "delayed", others)
     return Finding(
         recipient=recipient, diagnostic=diagnostic, status=status_in(block.get("status")),
         action=action, remote_mta=type_stripped(block.get("remote-mta")).lower(),
-        command=command_in(diagnostic) or (command_in(prose) if not multi else ""),
+        command=command_in(diagnostic) or (command_in(prose) if not others else ""),
     )
 
 
-def prose_about(prose: str, recipient: str, multi: bool) -> str:
+def prose_about(prose: str, recipient: str, multi: bool, others: Collection[str] = ()) -> str:
     """What the prose says about ``recipient``. Alone: the paragraph naming it, else the
     whole prose. One of several: the line naming it and the lines after it, up to a blank
-    line or a line naming another address ("" when they say nothing more)."""
+    line or a line naming one of the ``others`` (lowercase addresses; without them, any other
+    address), or "" when they say nothing more than the address."""
     at = prose.lower().find(recipient.lower()) if recipient else -1
     if at == -1:
         return "" if multi else prose[:_PROSE_LIMIT]
@@ -110,7 +113,7 @@ def prose_about(prose: str, recipient: str, multi: bool) -> str:
         lines = prose[start:start + _PROSE_LIMIT].split("\n")
         taken = [lines[0]]
         for line in lines[1:_NEARBY_LINES + 1]:
-            if not line.strip() or "@" in line:
+            if not line.strip() or "@" in line and _names_another(line, recipient, others):
                 break
             taken.append(line)
         said = "\n".join(taken)
@@ -122,3 +125,10 @@ def prose_about(prose: str, recipient: str, multi: bool) -> str:
     if sum(1 for w in rest.split() if any(c.isalpha() for c in w)) >= 3:
         return said  # more than the address and a word or two
     return "" if multi else prose[:_PROSE_LIMIT]
+
+
+def _names_another(line: str, recipient: str, others: Collection[str]) -> bool:
+    lowered, own = line.lower(), recipient.lower()
+    if others:
+        return any(o in lowered for o in others if o != own)
+    return any(a.lower() != own for a in find_addresses(line))
