@@ -59,6 +59,22 @@ def test_reply_and_command_tables_are_well_formed():
         assert command == command.upper() and isinstance(reason, Reason)
 
 
+@pytest.mark.parametrize("status,reason", sorted({**SPECIFIC_STATUS, **GENERIC_STATUS}.items()))
+def test_every_status_row_decides_alone(status, reason):
+    assert reason_for("", status) is reason
+
+
+@pytest.mark.parametrize("code,reason", sorted(REPLY_CODE.items()))
+def test_every_reply_code_row_decides_alone(code, reason):
+    assert reason_for("", "", code) is reason
+
+
+@pytest.mark.parametrize("command,reason", sorted(COMMAND_REASON.items()))
+def test_every_command_row_decides_a_5xx_alone(command, reason):
+    assert reason_for("", "", "550", command) is reason
+    assert reason_for("", "5.0.0", "", command.lower()) is reason
+
+
 def test_provider_rows_are_well_formed():
     for suffixes, code, phrase, reason in PROVIDER_ROWS:
         assert suffixes and all(s == s.lower() and not s.startswith(".") for s in suffixes)
