@@ -85,6 +85,17 @@ def test_provider_rows_are_well_formed():
     assert len(keys) == len(set(keys)), "a provider row is listed twice"
 
 
+@pytest.mark.parametrize("suffixes,code,phrase,reason", PROVIDER_ROWS,
+                         ids=[f"{row[0][0]}:{row[1]}:{row[2]}" for row in PROVIDER_ROWS])
+def test_every_provider_row_decides_its_own_sample(suffixes, code, phrase, reason):
+    """Each row matches a reply made of its own code and phrase; an earlier row of the same
+    provider may catch it first only if it names the same reason (else this row is dead)."""
+    status = code if "." in code else ""
+    reply = code if code.isdigit() else ""
+    for suffix in suffixes:
+        assert provider_reason("mx." + suffix, phrase, status, reply) is reason, suffix
+
+
 def test_provider_rows_match_by_host_suffix_only():
     assert rows_for("gmail-smtp-in.l.google.com")
     assert rows_for("GMAIL.COM.")
