@@ -50,6 +50,7 @@ _FAILURE_LINE = re.compile(
     r"expired|timed out|timeout|not deliver|undeliverable|could not|couldn't|unable|"
     r"permanent|error|存在しません|見つかりません|宛先不明|エラー|失敗|できません")
 _ADDRESS_LINE = re.compile(r"[\s<>\"'(),;:\[\]]*\S+@\S+?[\s<>\"'(),;:.\[\]]*")
+_SENDER_LABELS = ("from:", "sender:", "reply-to:", "return-path:", "envelope-from:", "mail from:")
 _ALIAS = re.compile(r"\((?:generated|expanded) from", re.IGNORECASE)
 _PROSE_LIMIT = 1500
 _SCAN_LIMIT = 64 * 1024
@@ -115,6 +116,9 @@ def prose_recipients(msg: Message, prose: str) -> list[str]:
             key = address.lower()
             if key in excluded or key in chosen or "=" in key.partition("@")[0]:
                 continue  # "=" in the local part: a VERP return path, not a recipient
+            before = line[:max(0, line.lower().find(key))].rstrip(" <\t").lower()
+            if before.endswith(_SENDER_LABELS):  # "From: <postmaster@...>" names a sender
+                continue
             if (key in addressed or _ADDRESS_LINE.fullmatch(line)
                     or _FAILURE_LINE.search(nearby)):
                 chosen[address] = None
