@@ -3,10 +3,13 @@
 A row is (host suffixes, code, phrase, reason). It applies when the remote host (or, when the
 NDR names none, the recipient's domain) ends with one of the suffixes, ``code`` equals the
 enhanced status or the reply code ("" = any), and ``phrase`` occurs in the lowercased,
-whitespace-folded diagnostic ("" = any; a row needs a code or a phrase). Rows are read in
-order, the first match wins; they come before the generic tables because a provider's
-stock wording means something precise (Google's 5.7.1 "likely unsolicited mail" is spam,
-Yahoo's "[TSS04]" is a reputation block). Comments name the provider's error page or code.
+whitespace-folded diagnostic ("" = any; a row needs a code or a phrase). The longest listed
+suffix of the host picks the provider; its rows are read in order, the first match wins.
+They come before the generic tables because a provider's stock wording or code means
+something precise (GoDaddy's IB607 under a 5.1.1 is a rate limit, Yahoo's "[TSS04]" defers
+the sender, Spectrum's AUP#In-1310 is too many connections); a dead-address reason from a
+row still yields to sender-side words (``reasons.OVERRIDE_USERUNKNOWN``). Comments name the
+provider's error page or code.
 """
 from __future__ import annotations
 
