@@ -66,7 +66,8 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "5.7.24": R.AUTHFAILURE,      # SPF validation error
     "5.7.25": R.REQUIREPTR,       # reverse DNS validation failed
     "5.7.26": R.AUTHFAILURE,      # multiple authentication checks failed (DMARC)
-    "5.7.27": R.NOTACCEPT,        # sender address has null MX
+    "5.7.27": R.NOTACCEPT,        # null MX: Sendmail says it of the recipient's domain (a sender's
+                                  # null MX comes with "sender address rejected" words)
     "5.7.30": R.FAILEDSTARTTLS,   # REQUIRETLS support required
     "5.7.509": R.AUTHFAILURE,     # Microsoft: DMARC reject of the sending domain
     "5.7.510": R.SECURITYERROR,   # Microsoft: sender has no authentication (5.7.515 too)
@@ -84,10 +85,10 @@ SPECIFIC_STATUS: dict[str, Reason] = {
     "5.7.54": R.NORELAYING,       # unable to relay recipient in non-accepted domain
     "5.7.64": R.NORELAYING,       # TenantAttribution; relay access denied
     "5.7.57": R.SECURITYERROR,    # client not authenticated to send anonymous mail
-    "5.7.133": R.SECURITYERROR, # sender not authenticated for group
-    "5.7.134": R.SECURITYERROR, # sender not authenticated for mailbox
-    "5.7.135": R.SECURITYERROR, # sender not authenticated for public folder
-    "5.7.136": R.SECURITYERROR, # sender not authenticated for mail user
+    "5.7.133": R.SECURITYERROR,   # sender not authenticated for group
+    "5.7.134": R.SECURITYERROR,   # sender not authenticated for mailbox
+    "5.7.135": R.SECURITYERROR,   # sender not authenticated for public folder
+    "5.7.136": R.SECURITYERROR,   # sender not authenticated for mail user
     "5.7.501": R.SPAMDETECTED,    # access denied, spam abuse detected
     "5.7.511": R.BLOCKED,         # access denied, banned sender
     "5.7.520": R.POLICYVIOLATION, # organization does not allow external forwarding
@@ -115,7 +116,7 @@ GENERIC_STATUS: dict[str, Reason] = {
     "4.3.5": R.SYSTEMERROR,
     "5.4.0": R.NETWORKERROR,
     "4.4.0": R.NETWORKERROR,
-    "5.4.1": R.USERUNKNOWN,       # Microsoft: recipient address rejected: access denied
+    "5.4.1": R.NETWORKERROR,      # no answer from host (Office 365's "access denied": a provider row)
     "4.4.1": R.EXPIRED,           # no answer from host
     "4.4.5": R.TOOMANYCONN,       # system congestion (Sendmail: insufficient disk space)
     "4.4.7": R.EXPIRED,           # delivery time expired ("connection refused" says why)
