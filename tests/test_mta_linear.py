@@ -47,6 +47,7 @@ def test_hostile_input_stays_linear(name: str, raw: bytes) -> None:
     started = time.perf_counter()
     report = classify(raw)
     elapsed = time.perf_counter() - started
-    assert report.decoded_by == name
+    # A detector that finds no recipient passes the message on (claim -> None).
+    assert report.decoded_by == name or not report.outcomes
     assert len(report.outcomes) <= 1          # one address repeated is one outcome
     assert elapsed < LIMIT_S, f"{name}: {elapsed:.2f}s for {len(raw)} bytes"

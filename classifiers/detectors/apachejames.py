@@ -18,7 +18,7 @@ from ..address import find_addresses
 from ..message import Message
 from ..model import Kind
 from .base import Detection
-from .smtptext import finding, unique
+from .smtptext import claim, finding, unique
 
 NAME = "apachejames"
 
@@ -39,5 +39,5 @@ def detect(msg: Message) -> Detection | None:
     diagnostic = " ".join(said.split()) + (f" ({title})" if title else "")
     recipients = [a for line in details.split("\n") if line.strip().upper().startswith(_RCPT)
                   for a in find_addresses(line)]
-    return Detection(kind=Kind.BOUNCE, findings=unique(
+    return claim(Kind.BOUNCE, unique(
         finding(r, diagnostic, command="RCPT") for r in recipients))

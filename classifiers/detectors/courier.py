@@ -15,7 +15,8 @@ import re
 from ..message import Message
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import Findings, command_name, dsn_blocks, finding, first_word, join_reply
+from .smtptext import (Findings, claim, command_name, dsn_blocks, finding, first_word,
+                       join_reply)
 
 NAME = "courier"
 
@@ -39,7 +40,7 @@ def detect(msg: Message) -> Detection | None:
         if found.wants(recipient):
             found.add(_finding(recipient, exchange, "", "failed", ""))
     findings = found.all()
-    return Detection(kind=kind_of(f.action for f in findings), findings=findings)
+    return claim(kind_of(f.action for f in findings), findings)
 
 
 class Exchange:

@@ -20,7 +20,7 @@ from ..message import Message
 from ..model import Kind
 from ..smtp import COMMANDS
 from .base import Detection
-from .smtptext import finding
+from .smtptext import claim, finding
 
 NAME = "dragonfly"
 
@@ -38,7 +38,7 @@ def detect(msg: Message) -> Detection | None:
         return None
     match = _RECIPIENT.search(text)
     if not match or not normalise(match.group(1)):
-        return Detection(kind=Kind.UNPARSEABLE)
+        return None
     rest = text[match.end():]
     rest = rest[:min((rest.find(end) for end in _ENDS if end in rest), default=len(rest))]
     said = _DID_NOT_LIKE.search(rest)
@@ -48,5 +48,5 @@ def detect(msg: Message) -> Detection | None:
         verb = said.group(2).lower().replace("final ", "")
         command = COMMANDS.get(verb, "")
         rest = rest[said.end():]
-    return Detection(kind=Kind.BOUNCE, findings=(
+    return claim(Kind.BOUNCE, (
         finding(match.group(1), " ".join(rest.split()), command=command, remote_mta=remote),))

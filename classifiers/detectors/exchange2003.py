@@ -22,7 +22,7 @@ from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection, Finding
-from .smtptext import Findings, finding
+from .smtptext import Findings, claim, finding
 
 NAME = "exchange2003"
 
@@ -59,7 +59,7 @@ def detect(msg: Message) -> Detection | None:
             recipient, lines = (entry.group(1) if entry else ""), []
         elif recipient and line.strip():
             lines.append(line.strip())
-    return Detection(kind=Kind.BOUNCE, findings=found.all())
+    return claim(Kind.BOUNCE, found.all())
 
 
 def _finding(recipient: str, lines: list[str]) -> Finding:

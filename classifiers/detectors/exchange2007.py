@@ -21,7 +21,7 @@ from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
 from .base import Detection
-from .smtptext import Findings, finding
+from .smtptext import Findings, claim, finding
 
 NAME = "exchange2007"
 
@@ -82,4 +82,4 @@ def detect(msg: Message) -> Detection | None:
     if not found:
         for address in find_addresses(card)[:50]:
             found.add(finding(address, ""))
-    return Detection(kind=Kind.BOUNCE, findings=found.all())
+    return claim(Kind.BOUNCE, found.all())

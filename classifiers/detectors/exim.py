@@ -25,7 +25,7 @@ from ..message import Message
 from ..model import Kind, Reason
 from ..smtp import COMMANDS
 from .base import Detection, Finding
-from .smtptext import Findings, dsn_statuses, finding
+from .smtptext import Findings, claim, dsn_statuses, finding
 
 NAME = "exim"
 
@@ -74,7 +74,7 @@ def detect(msg: Message) -> Detection | None:
     if not found:
         for address in failed:
             found.add(Finding(recipient=address, action=action))
-    return Detection(kind=Kind.DELAY if delayed else Kind.BOUNCE, findings=found.all())
+    return claim(Kind.DELAY if delayed else Kind.BOUNCE, found.all())
 
 
 def _entries(body: str) -> list[tuple[str, str]]:

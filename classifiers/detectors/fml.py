@@ -11,7 +11,7 @@ from ..address import find_addresses
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection
-from .smtptext import finding, unique
+from .smtptext import claim, finding, unique
 
 NAME = "fml"
 
@@ -39,5 +39,5 @@ def detect(msg: Message) -> Detection | None:
     if reason is None:
         return None
     first = msg.text.strip().split("\n\n", 1)[0]
-    return Detection(kind=Kind.BOUNCE, findings=unique(
+    return claim(Kind.BOUNCE, unique(
         finding(a, " ".join(first.split()), reason=reason) for a in find_addresses(first)[:1]))

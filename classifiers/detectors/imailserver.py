@@ -18,7 +18,7 @@ import re
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection
-from .smtptext import Findings, finding, join_reply
+from .smtptext import Findings, claim, finding, join_reply
 
 NAME = "imailserver"
 
@@ -54,7 +54,7 @@ def detect(msg: Message) -> Detection | None:
             if cause.lower().startswith("delivery failed"):
                 reason = Reason.EXPIRED
             found.add(finding(match.group(2), diagnostic, reason=reason))
-    return Detection(kind=Kind.BOUNCE, findings=found.all())
+    return claim(Kind.BOUNCE, found.all())
 
 
 def _response(text: str) -> str:

@@ -13,7 +13,7 @@ import re
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
-from .smtptext import finding, unique
+from .smtptext import claim, finding, unique
 
 NAME = "mailfoundry"
 
@@ -41,4 +41,4 @@ def detect(msg: Message) -> Detection | None:
         host = _RESPONDED.match(cause)
         findings.append(finding(match.group(1), cause[host.end():] if host else cause,
                                 remote_mta=host.group(1).lower() if host else ""))
-    return Detection(kind=Kind.BOUNCE, findings=unique(findings))
+    return claim(Kind.BOUNCE, unique(findings))

@@ -20,7 +20,7 @@ from ..address import find_addresses
 from ..message import Message
 from ..model import Kind
 from .base import Detection
-from .smtptext import finding, unique
+from .smtptext import claim, finding, unique
 
 NAME = "mailmarshal"
 
@@ -38,5 +38,5 @@ def detect(msg: Message) -> Detection | None:
     listed = text.split(_AFFECTED, 1)[1].split(_ADDITIONAL, 1)[0]
     remote = _REMOTE.search(text)
     host = remote.group(1).lower() if remote else ""
-    return Detection(kind=Kind.BOUNCE, findings=unique(
+    return claim(Kind.BOUNCE, unique(
         finding(a, " ".join(cause.split()), remote_mta=host) for a in find_addresses(listed)))

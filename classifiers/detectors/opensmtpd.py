@@ -21,7 +21,7 @@ from ..address import normalise
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
-from .smtptext import dsn_statuses, finding
+from .smtptext import claim, dsn_statuses, finding
 
 NAME = "opensmtpd"
 
@@ -48,4 +48,4 @@ def detect(msg: Message) -> Detection | None:
             words = match.group(2).strip()  # type: ignore[union-attr]
             findings[address.lower()] = finding(address, words, action=_ACTIONS[kind],
                                                 status=statuses.get(address.lower(), ""))
-    return Detection(kind=kind, findings=tuple(findings.values()))
+    return claim(kind, tuple(findings.values()))

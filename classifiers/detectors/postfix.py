@@ -18,7 +18,8 @@ from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import command_name, dsn_blocks, finding, from_dsn, host_in, server_words, unique
+from .smtptext import (claim, command_name, dsn_blocks, finding,
+                       from_dsn, host_in, server_words, unique)
 
 NAME = "postfix"
 
@@ -50,7 +51,7 @@ def detect(msg: Message) -> Detection | None:
         # "--- Delivery report unavailable ---": the returned message names the recipient.
         findings = [Finding(recipient=a, action="failed")
                     for a in find_addresses(msg.original_headers.get("to"))[:1]]
-    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
+    return claim(kind_of(f.action for f in findings), unique(findings))
 
 
 def paragraphs(text: str) -> dict[str, str]:
@@ -92,9 +93,9 @@ def _session(text: str) -> Detection:
             rejected = recipients[-1] if command == "RCPT" and recipients else ""
             break
     if not error:
-        return Detection(kind=Kind.UNPARSEABLE)
+        return None
     targets = [rejected] if rejected else recipients
-    return Detection(kind=Kind.BOUNCE, findings=unique(
+    return claim(Kind.BOUNCE, unique(
         finding(r, error, command=command) for r in targets))
 
 

@@ -13,7 +13,7 @@ import re
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
-from .smtptext import command_of, finding, join_reply
+from .smtptext import claim, command_of, finding, join_reply
 
 NAME = "qmail"
 
@@ -48,7 +48,7 @@ def detect(msg: Message) -> Detection | None:
     for marker in _COPY:
         text = text.split(marker, 1)[0]
     findings = [_finding(addr, lines) for addr, lines in paragraphs(text)]
-    return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
+    return claim(Kind.BOUNCE, tuple(findings))
 
 
 def paragraphs(text: str) -> list[tuple[str, list[str]]]:

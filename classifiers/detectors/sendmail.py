@@ -17,7 +17,7 @@ from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import command_name, dsn_blocks, finding, first_word, unique
+from .smtptext import claim, command_name, dsn_blocks, finding, first_word, unique
 
 NAME = "sendmail"
 
@@ -54,10 +54,11 @@ class _Reply:
 class _Transcript:
     """What a transcript holds: error replies, per-recipient and per-host verdicts."""
 
-    __slots__ = ("replies", "verdicts", "bare", "hosts")
+    __slots__ = ("replies", "to_rcpt", "verdicts", "bare", "hosts")
 
     def __init__(self) -> None:
         self.replies: list[_Reply] = []
+        self.to_rcpt: dict[str, _Reply] = {}  # recipient -> the reply to its RCPT TO
         self.verdicts: dict[str, tuple[str, _Reply | None]] = {}
         self.bare: list[str] = []      # "550 sorry, no mailbox here by that name"
         self.hosts: dict[str, str] = {}  # "421 example.com (smtp)... Deferred: ..."
@@ -80,7 +81,7 @@ def detect(msg: Message, nested: bool = False) -> Detection | None:
     else:
         findings = [_from_transcript(a, transcript, "", "")
                     for a in _recipients(text, transcript, msg)]
-    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
+    return claim(kind_of(f.action for f in findings), unique(findings))
 
 
 def _is_report(headers: Headers) -> bool:
@@ -116,7 +117,7 @@ def read_transcript(section: str) -> _Transcript:
         if line.startswith(">>>"):
             said = line[3:].strip()
             command, continuing = command_name(said) or command, False
-            argument = (find_addresses(said)[:1] or [""])[0] if command == "RCPT" else ""
+            argument = (find_addresses(said)[:1] or [""])[0].lower() if command == "RCPT" else ""
             continue
         reply = _REPLY.match(line)
         if reply:
@@ -126,6 +127,8 @@ def read_transcript(section: str) -> _Transcript:
                 first = f"{reply.group(1)} {reply.group(4).strip()}"
                 pending = _Reply(host, command, argument, [first])
                 out.replies.append(pending)
+                if argument:
+                    out.to_rcpt.setdefault(argument, pending)
             continuing = reply.group(3) == "-" and bool(out.replies) and out.replies[-1] is pending
             continue
         continuing = False
@@ -159,7 +162,7 @@ def _from_transcript(recipient: str, transcript: _Transcript, dsn_diagnostic: st
     """The recipient's reply: the one to its RCPT, its verdict's, or the DSN's own words."""
     key = normalise(recipient).lower()
     verdict, verdict_reply = transcript.verdicts.get(key, ("", None))
-    reply = (next((r for r in transcript.replies if r.argument == key), None) or verdict_reply
+    reply = (transcript.to_rcpt.get(key) or verdict_reply
              or _matching(transcript.replies, dsn_diagnostic))
     if reply is not None:
         return finding(recipient, reply.text, status=status, command=reply.command,
@@ -187,10 +190,11 @@ def _same_line(text: str) -> str:
 
 
 def _recipients(text: str, transcript: _Transcript, msg: Message) -> list[str]:
-    """Without a DSN: the fatal-errors list, the verdicts, else the returned message's To."""
+    """Without a DSN: the fatal-errors list, the verdicts, the refused RCPTs, else the
+    returned message's To."""
     listed = [a.lower() for line in _section(text, _FATAL).split("\n")
               if not line.strip().startswith("(") for a in find_addresses(line)]
-    found = list(dict.fromkeys(listed + list(transcript.verdicts)))
+    found = list(dict.fromkeys(listed + list(transcript.verdicts) + list(transcript.to_rcpt)))
     if found:
         return found
     original = msg.original_headers if len(msg.original_headers) else _inline_original(text)

@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterable
 
 from ..message import Headers, Message
-from ..model import Reason
+from ..model import Kind, Reason
 from ..reasons import phrase_reason
 from ..smtp import command_in, is_generic, status_in, type_stripped
 from ..text import fold
-from .base import Finding
+from .base import Detection, Finding
 from .rfc3464 import fields_in_prose, recipient_of
 
 # "(in reply to end of\n    DATA command)": Postfix wraps it anywhere.
@@ -113,6 +113,13 @@ class Findings:
 
     def all(self) -> tuple[Finding, ...]:
         return tuple(self._by.values())
+
+
+def claim(kind: Kind, findings: Iterable[Finding]) -> Detection | None:
+    """The Detection, or None when no recipient was found, so that a later detector (the
+    generic decoders) may still read a message whose markers only looked like ours."""
+    found = tuple(findings)
+    return Detection(kind=kind, findings=found) if found else None
 
 
 def unique(findings: Iterable[Finding]) -> tuple[Finding, ...]:

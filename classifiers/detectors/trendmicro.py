@@ -18,7 +18,7 @@ from ..address import find_addresses
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection
-from .smtptext import Findings, command_name, finding
+from .smtptext import Findings, claim, command_name, finding
 
 NAME = "trendmicro"
 
@@ -49,4 +49,4 @@ def detect(msg: Message) -> Detection | None:
         if unable and found.wants(unable.group(1)):
             found.add(finding(unable.group(1), line.removeprefix("Reason:").strip(),
                               reason=Reason.USERUNKNOWN))
-    return Detection(kind=Kind.BOUNCE, findings=found.all())
+    return claim(Kind.BOUNCE, found.all())

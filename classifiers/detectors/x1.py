@@ -11,7 +11,7 @@ import re
 from ..message import Message
 from ..model import Kind
 from .base import Detection
-from .smtptext import finding
+from .smtptext import claim, finding
 
 NAME = "x1"
 
@@ -26,5 +26,5 @@ def detect(msg: Message) -> Detection | None:
         return None
     listed = text.split(_MARKER, 1)[1]
     first = {m.group(1).lower(): m for m in reversed(list(_LINE.finditer(listed)))}
-    return Detection(kind=Kind.BOUNCE, findings=tuple(
+    return claim(Kind.BOUNCE, tuple(
         finding(m.group(1), m.group(2)) for m in reversed(first.values())))

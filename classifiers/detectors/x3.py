@@ -18,7 +18,7 @@ from ..message import Message
 from ..model import Kind
 from ..smtp import COMMANDS
 from .base import Detection
-from .smtptext import finding
+from .smtptext import claim, finding
 
 NAME = "x3"
 
@@ -39,5 +39,5 @@ def detect(msg: Message) -> Detection | None:
     smtp = _SMTP.search(details)
     diagnostic = smtp.group(2).strip() if smtp else ""
     command = COMMANDS.get(smtp.group(1).lower(), "") if smtp else ""
-    return Detection(kind=Kind.BOUNCE, findings=tuple(
+    return claim(Kind.BOUNCE, tuple(
         finding(a, diagnostic, command=command) for a in recipients))

@@ -15,7 +15,7 @@ from ..message import Message
 from ..smtp import COMMANDS
 from .base import Detection
 from .rfc3464 import kind_of
-from .smtptext import finding, unique
+from .smtptext import claim, finding, unique
 
 NAME = "x6"
 
@@ -42,4 +42,4 @@ def detect(msg: Message) -> Detection | None:
         action = "failed" if match.group(1) == "permanent" else "delayed"
         findings += [finding(a, diagnostic, command=command, action=action)
                      for a in find_addresses(who)]
-    return Detection(kind=kind_of(f.action for f in findings), findings=unique(findings))
+    return claim(kind_of(f.action for f in findings), unique(findings))
