@@ -109,8 +109,9 @@ GENERIC_STATUS: dict[str, Reason] = {
     "5.2.4": R.SYSTEMERROR,       # mailing list expansion problem
     "5.3.0": R.SYSTEMERROR,       # other mail system status
     "4.3.0": R.SYSTEMERROR,
-    "5.3.2": R.NOTACCEPT,         # system not accepting network messages
-    "4.3.2": R.NOTACCEPT,
+    "5.3.2": R.SYSTEMERROR,       # system not accepting network messages (a server state,
+                                  # not a dead domain: null MX says notaccept in words)
+    "4.3.2": R.TOOMANYCONN,       # LINE WORKS: too many concurrent connections
     "5.3.3": R.SYSTEMERROR,
     "5.3.5": R.SYSTEMERROR,       # system incorrectly configured
     "4.3.5": R.SYSTEMERROR,
