@@ -117,7 +117,7 @@ def read_transcript(section: str) -> _Transcript:
         if line.startswith(">>>"):
             said = line[3:].strip()
             command, continuing = command_name(said) or command, False
-            argument = (find_addresses(said)[:1] or [""])[0].lower() if command == "RCPT" else ""
+            argument = (find_addresses(said)[:1] or [""])[0] if command == "RCPT" else ""
             continue
         reply = _REPLY.match(line)
         if reply:
@@ -128,7 +128,7 @@ def read_transcript(section: str) -> _Transcript:
                 pending = _Reply(host, command, argument, [first])
                 out.replies.append(pending)
                 if argument:
-                    out.to_rcpt.setdefault(argument, pending)
+                    out.to_rcpt.setdefault(argument.lower(), pending)
             continuing = reply.group(3) == "-" and bool(out.replies) and out.replies[-1] is pending
             continue
         continuing = False
@@ -192,9 +192,10 @@ def _same_line(text: str) -> str:
 def _recipients(text: str, transcript: _Transcript, msg: Message) -> list[str]:
     """Without a DSN: the fatal-errors list, the verdicts, the refused RCPTs, else the
     returned message's To."""
-    listed = [a.lower() for line in _section(text, _FATAL).split("\n")
+    listed = [a for line in _section(text, _FATAL).split("\n")
               if not line.strip().startswith("(") for a in find_addresses(line)]
-    found = list(dict.fromkeys(listed + list(transcript.verdicts) + list(transcript.to_rcpt)))
+    refused = [r.argument for r in transcript.to_rcpt.values()]
+    found = list(dict.fromkeys(listed + list(transcript.verdicts) + refused))
     if found:
         return found
     original = msg.original_headers if len(msg.original_headers) else _inline_original(text)
