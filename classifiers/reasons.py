@@ -1110,6 +1110,8 @@ _ROWS = _compile(PHRASES, ascii_only=False)
 _ROWS_ASCII = _compile(PHRASES, ascii_only=True)
 _NDR_ROWS = _compile(NDR_SENTENCES, ascii_only=False)
 _OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN)
+#: How much of a diagnostic the phrase tables read.
+MAX_TEXT = 4096
 # "550-5.7.1 " / "550 5.7.1 " repeated at the start of each line of a multi-line reply, and
 # bare "550-" continuation marks: noise inside a sentence once the first one is kept.
 _REPLY_PREFIX = re.compile(r"\b[245]\d\d[- ][245]\.\d{1,3}\.\d{1,3}\b ?")
@@ -1118,8 +1120,9 @@ _CONTINUATION = re.compile(r"(?<= )[245]\d\d-(?= )")
 
 def normalise_text(text: str) -> str:
     """Lowercase, whitespace folded, repeated reply-code prefixes of continuation lines
-    dropped, NFKC-normalised when not plain ASCII."""
-    text = " ".join(text.split()).lower()
+    dropped, NFKC-normalised when not plain ASCII; at most ``MAX_TEXT`` characters are read
+    (a server's reply is short; the cost of the phrase scan stays bounded)."""
+    text = " ".join(text[:MAX_TEXT].split()).lower()
     first = _REPLY_PREFIX.search(text)
     if first is not None:
         head, tail = text[: first.end()], text[first.end():]

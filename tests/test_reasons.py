@@ -362,6 +362,15 @@ def test_every_failure_reason_is_reachable_from_the_cases():
     assert set(Reason) - kind_fixed <= reached, set(Reason) - kind_fixed - reached
 
 
+def test_long_input_is_bounded():
+    import time
+    text = "x" * 2_000_000 + " user unknown"
+    started = time.perf_counter()
+    assert reason_for(text, "", "550", "RCPT") is R.ONHOLD   # beyond MAX_TEXT: not read
+    assert reason_for("user unknown " + "x" * 2_000_000, "", "550", "RCPT") is R.USERUNKNOWN
+    assert time.perf_counter() - started < 0.5
+
+
 def test_every_phrase_row_decides_its_own_reason():
     """Each phrase alone gives its row's reason, unless an earlier row claims it on purpose."""
     for reason, phrases in PHRASES:
