@@ -18,8 +18,8 @@ from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import (claim, command_name, dsn_blocks, finding,
-                       from_dsn, host_in, server_words, unique)
+from .smtptext import (claim, command_name, command_of, dsn_blocks, finding, from_dsn,
+                       host_in, server_words, unique)
 
 NAME = "postfix"
 
@@ -68,8 +68,8 @@ def paragraphs(text: str) -> dict[str, str]:
 
 
 def _from_prose(address: str, text: str) -> Finding:
-    return finding(address, server_words(text), status=status_in(text),
-                   remote_mta=host_in(text), command="" if "said:" in text else _conn(text))
+    return finding(address, server_words(text), status=status_in(text), remote_mta=host_in(text),
+                   command=command_of(text) if "said:" in text else _conn(text))
 
 
 def _conn(text: str) -> str:
@@ -78,7 +78,7 @@ def _conn(text: str) -> str:
     return "CONN" if "connect to" in lowered or "refused to talk to me" in lowered else ""
 
 
-def _session(text: str) -> Detection:
+def _session(text: str) -> Detection | None:
     """The postmaster copy of a failed SMTP session: the last error reply and its command."""
     recipients: list[str] = []
     command = error = rejected = ""
