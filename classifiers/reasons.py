@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from itertools import chain
 
 from .model import DEAD_REASONS, Reason
 from .providers import provider_reason
@@ -1130,25 +1132,64 @@ def normalise_text(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
+def _found(text: str, first: str, rest: tuple[str, ...]) -> bool:
+    """Whether ``first`` and then each later part occur in ``text``, in order."""
+    pos = text.find(first)
+    if pos < 0:
+        return False
+    pos += len(first)
+    for part in rest:
+        pos = text.find(part, pos)
+        if pos < 0:
+            return False
+        pos += len(part)
+    return True
+
+
 def _first_match(text: str, entries: tuple[Entry, ...]) -> Reason | None:
     """The reason of the first entry found in (normalised) ``text``; linear, no regex."""
     for first, rest, reason in entries:
-        if first in text:
-            if not rest:
-                return reason
-            pos = text.find(first) + len(first)
-            for part in rest:
-                pos = text.find(part, pos)
-                if pos < 0:
-                    break
-                pos += len(part)
-            else:
-                return reason
+        if first in text and (not rest or _found(text, first, rest)):
+            return reason
     return None
 
 
+GramIndex = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]
+_GRAM = 4
+
+
+def _gram_index(entries: tuple[Entry, ...]) -> GramIndex:
+    """Each entry keyed by the rarest ``_GRAM``-character slice of its first part (an entry
+    can only match a text holding that slice); entries too short for one are always tried."""
+    def grams(first: str) -> list[str]:
+        return [first[i:i + _GRAM] for i in range(len(first) - _GRAM + 1)]
+    counts = Counter(g for first, _, _ in entries for g in set(grams(first)))
+    keyed: dict[str, list[int]] = {}
+    always: list[int] = []
+    for number, (first, _, _) in enumerate(entries):
+        slices = grams(first)
+        if slices:
+            keyed.setdefault(min(slices, key=counts.__getitem__), []).append(number)
+        else:
+            always.append(number)
+    return {g: tuple(numbers) for g, numbers in keyed.items()}, tuple(always)
+
+
+_INDEX = _gram_index(_ROWS)
+_INDEX_ASCII = _gram_index(_ROWS_ASCII)
+
+
 def _phrases(text: str) -> Reason | None:
-    return _first_match(text, _ROWS_ASCII if text.isascii() else _ROWS)
+    """``_first_match`` over ``PHRASES``, trying only entries whose key slice is in ``text``
+    (same answer, a fraction of the work)."""
+    entries, (keyed, always) = ((_ROWS_ASCII, _INDEX_ASCII) if text.isascii()
+                                else (_ROWS, _INDEX))
+    slices = {text[i:i + _GRAM] for i in range(len(text) - _GRAM + 1)}
+    for number in sorted(chain(always, *(keyed[g] for g in slices & keyed.keys()))):
+        first, rest, reason = entries[number]
+        if first in text and (not rest or _found(text, first, rest)):
+            return reason
+    return None
 
 
 def phrase_reason(diagnostic: str) -> Reason | None:

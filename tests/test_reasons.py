@@ -362,6 +362,21 @@ def test_every_failure_reason_is_reachable_from_the_cases():
     assert set(Reason) - kind_fixed <= reached, set(Reason) - kind_fixed - reached
 
 
+def test_the_slice_index_gives_the_plain_scan_answer():
+    """``_phrases`` (indexed) and a scan of every entry agree, on every phrase and on
+    pairs of phrases in both orders (precedence decides between them)."""
+    import random
+
+    from classifiers import reasons
+
+    samples = ["x " + p.replace("*", " x ") + " x" for _, phrases in PHRASES for p in phrases]
+    rng = random.Random(7)
+    pairs = [f"{a} then {b}" for a, b in (rng.sample(samples, 2) for _ in range(3000))]
+    for text in samples + pairs + ["", "abc", "ＵＳＥＲ ＵＮＫＮＯＷＮ"]:
+        text = normalise_text(text)
+        assert reasons._phrases(text) is reasons._first_match(text, reasons._ROWS), text
+
+
 def test_long_input_is_bounded():
     import time
     text = "x" * 2_000_000 + " user unknown"
