@@ -34,6 +34,7 @@ _VERDICT = re.compile(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3
 # Its verdict on a whole host (V5): "421 example.com (smtp)... Deferred: Connection timed out"
 _HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) "
                            r"\([a-z]{1,20}\)\.\.\. ")
+_RECENT = 50
 _BARE = re.compile(r"^[245][0-9][0-9][ -]")
 _STATUS_PREFIX = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ")
 
@@ -179,7 +180,10 @@ def _matching(replies: list[_Reply], diagnostic: str) -> _Reply | None:
     head = _same_line(diagnostic)[:60]
     if not head:
         return None
-    return next((r for r in reversed(replies) if _same_line(r.text).startswith(head)), None)
+    # A real transcript holds a handful of replies; looking at the last few keeps a report
+    # with thousands of DSN blocks linear.
+    return next((r for r in reversed(replies[-_RECENT:]) if _same_line(r.text).startswith(head)),
+                None)
 
 
 def _same_line(text: str) -> str:
