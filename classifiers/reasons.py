@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from itertools import chain
 
 from .model import DEAD_REASONS, Reason
@@ -1089,17 +1088,16 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
 Entry = tuple[str, tuple[str, ...], Reason]
 
 
-def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...], ascii_only: bool
-             ) -> tuple[Entry, ...]:
+def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...]) -> tuple[Entry, ...]:
     """The rows flattened in precedence order into (first part, later parts, reason) entries:
     a plain phrase has no later parts; ``*`` phrases are found part by part, in order."""
     out: list[Entry] = []
     for reason, phrases in rows:
         for phrase in phrases:
-            if ascii_only and not phrase.isascii():
-                continue  # cannot occur in ASCII text
-            parts = tuple(unicodedata.normalize("NFKC", p) for p in phrase.split("*"))
-            out.append((parts[0], parts[1:], reason))
+            if not phrase.isascii():
+                phrase = unicodedata.normalize("NFKC", phrase)
+            first, *rest = phrase.split("*")
+            out.append((first, tuple(rest), reason))
     return tuple(out)
 
 
@@ -1108,9 +1106,9 @@ def _compile(rows: tuple[tuple[Reason, tuple[str, ...]], ...], ascii_only: bool
 OVERRIDE_USERUNKNOWN = frozenset(
     {R.MAILBOXFULL, R.HASMOVED, R.NORELAYING, R.REJECTED, R.BLOCKED, R.NOTACCEPT, R.SUSPEND})
 
-_ROWS = _compile(PHRASES, ascii_only=False)
-_ROWS_ASCII = _compile(PHRASES, ascii_only=True)
-_NDR_ROWS = _compile(NDR_SENTENCES, ascii_only=False)
+_ROWS = _compile(PHRASES)
+_ROWS_ASCII = tuple(e for e in _ROWS if e[0].isascii() and all(p.isascii() for p in e[1]))
+_NDR_ROWS = _compile(NDR_SENTENCES)
 _OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN)
 #: How much of a diagnostic the phrase tables read.
 MAX_TEXT = 4096
@@ -1159,19 +1157,17 @@ _GRAM = 4
 
 
 def _gram_index(entries: tuple[Entry, ...]) -> GramIndex:
-    """Each entry keyed by the rarest ``_GRAM``-character slice of its first part (an entry
-    can only match a text holding that slice); entries too short for one are always tried."""
-    def grams(first: str) -> list[str]:
-        return [first[i:i + _GRAM] for i in range(len(first) - _GRAM + 1)]
-    counts = Counter(g for first, _, _ in entries for g in set(grams(first)))
+    """Each entry keyed by the ``_GRAM`` characters in the middle of its first part (an entry
+    can only match a text holding that slice); entries too short for one are always tried.
+    Cheap to build: one slice per entry."""
     keyed: dict[str, list[int]] = {}
     always: list[int] = []
     for number, (first, _, _) in enumerate(entries):
-        slices = grams(first)
-        if slices:
-            keyed.setdefault(min(slices, key=counts.__getitem__), []).append(number)
-        else:
+        if len(first) < _GRAM:
             always.append(number)
+            continue
+        middle = (len(first) - _GRAM) // 2
+        keyed.setdefault(first[middle:middle + _GRAM], []).append(number)
     return {g: tuple(numbers) for g, numbers in keyed.items()}, tuple(always)
 
 
