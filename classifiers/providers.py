@@ -151,7 +151,12 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (GODADDY, "", "ib607", R.SPEEDING),             # sent to too many recipients this hour
     (GODADDY, "", "too many recipients this hour", R.SPEEDING),
     (GODADDY, "", "ipblk", R.BLOCKED),
-    (GODADDY, "", "ib401", R.BLOCKED),
+    (GODADDY, "", "ib10", R.BLOCKED),               # IB103-IB108: IP on CSI/SBL/XBL/PBL lists
+    (GODADDY, "", "ib11", R.BLOCKED),               # IB110-IB115: IP blocked for spam/bad rcpts
+    (GODADDY, "", "ib212", R.SPAMDETECTED),         # content judged to be spam
+    (GODADDY, "", "ib401", R.SECURITYERROR),        # authentication not allowed
+    (GODADDY, "", "ib510", R.TOOMANYCONN),          # too many recipients
+    (GODADDY, "", "ib705", R.VIRUSDETECTED),        # virus infected message rejected
     (GODADDY, "", "isp quota exceeded", R.MAILBOXFULL),
     # Facebook: postmaster.facebook.com/response_codes (RCP/MSG/POL/DNS/CON codes)
     (FACEBOOK, "", "rcp-p1", R.USERUNKNOWN),        # recipient address does not exist
