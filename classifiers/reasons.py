@@ -17,6 +17,9 @@
    reply code (``REPLY_CODE``);
 6. ``onhold`` when the server said something no rule knows, ``undefined`` when it said nothing.
 
+Whatever the tables say, a dead-address reason in reply to MAIL FROM becomes ``rejected``:
+"550 5.1.1 <sender>... User unknown" there is about the sender, not the recipient.
+
 A phrase is lowercase text matched as a substring; ``*`` inside a phrase stands for any run of
 text (spaces beside it are literal), so ``"user * unknown"`` matches "user foo@example.jp
 unknown" (parts found in order, with ``str.find``: linear, no regular expressions). Japanese phrases are matched after NFKC
@@ -1217,9 +1220,15 @@ def _mailbox_or_filter(status: str, command: str, text: str) -> Reason:
 def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "",
                host: str = "") -> Reason:
     """The reason for one recipient's failure (see the module docstring for the order)."""
-    status = status_of(status)
-    text = normalise_text(diagnostic)
-    found = provider_reason(host.lower(), text, status, reply_code)
+    found = _reason(normalise_text(diagnostic), status_of(status), reply_code, command.upper(),
+                    host.lower())
+    if found in DEAD_REASONS and command.upper() == "MAIL":
+        return R.REJECTED  # a refusal of MAIL FROM concerns the sender, never the recipient
+    return found
+
+
+def _reason(text: str, status: str, reply_code: str, command: str, host: str) -> Reason:
+    found = provider_reason(host, text, status, reply_code)
     if found is not None:
         return _doubt(found, text)
     if status in SPECIFIC_STATUS:
@@ -1228,11 +1237,11 @@ def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command:
     if found is not None:
         found = _doubt(found, text)
         if found is R.USERUNKNOWN:
-            return _mailbox_or_filter(status, command.upper(), text)
+            return _mailbox_or_filter(status, command, text)
         return found
     failed = reply_code[:1] == "5" or status[:1] == "5"
-    if failed and command.upper() in COMMAND_REASON:
-        return COMMAND_REASON[command.upper()]
+    if failed and command in COMMAND_REASON:
+        return COMMAND_REASON[command]
     if status in GENERIC_STATUS:
         return GENERIC_STATUS[status]
     if reply_code in REPLY_CODE:

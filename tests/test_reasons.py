@@ -158,6 +158,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550 5.7.9 weak", "5.7.9", "550", "", "", R.POLICYVIOLATION),
     # the SMTP command, then the reply code
     ("550 no thank you", "", "550", "MAIL", "", R.REJECTED),
+    ("550 5.1.1 <s@example.net>... User unknown", "5.1.1", "550", "MAIL", "", R.REJECTED),
+    ("550 Host unknown", "", "550", "mail", "", R.REJECTED),
     ("554 no", "", "554", "CONN", "", R.BLOCKED),
     ("550 5.7.1 <root@example.jp>... Access denied", "5.7.1", "550", "MAIL", "", R.REJECTED),
     ("421 4.4.7 try later", "4.4.7", "421", "CONN", "", R.EXPIRED),   # a 4xx: the status says it
