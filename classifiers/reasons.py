@@ -1220,14 +1220,15 @@ def _mailbox_or_filter(status: str, command: str, text: str) -> Reason:
 def reason_for(diagnostic: str, status: str = "", reply_code: str = "", command: str = "",
                host: str = "") -> Reason:
     """The reason for one recipient's failure (see the module docstring for the order)."""
-    found = _reason(normalise_text(diagnostic), status_of(status), reply_code, command.upper(),
+    command = command.upper()
+    found = _reason(normalise_text(diagnostic), status_of(status), reply_code, command,
                     host.lower())
-    if found in DEAD_REASONS and command.upper() == "MAIL":
-        return R.REJECTED  # a refusal of MAIL FROM concerns the sender, never the recipient
-    return found
+    # a refusal of MAIL FROM concerns the sender, never the recipient
+    return R.REJECTED if command == "MAIL" and found in DEAD_REASONS else found
 
 
 def _reason(text: str, status: str, reply_code: str, command: str, host: str) -> Reason:
+    """Steps 1-6 of the module docstring, on normalised inputs."""
     found = provider_reason(host, text, status, reply_code)
     if found is not None:
         return _doubt(found, text)
