@@ -37,6 +37,9 @@ ROWS: list[tuple[Reason, str, str, bool]] = [
     (R.FEEDBACK, "", "", False),
     (R.VACATION, "", "", False),
     (R.DELIVERED, "2.0.0", "250", False),
+    (R.USERUNKNOWN, "#4.1.1", "", False),      # however the code is written
+    (R.USERUNKNOWN, " 5.1.1", " 550", True),
+    (R.NOTACCEPT, "#5.1.10", "", True),
 ]
 
 
