@@ -8,7 +8,7 @@ impossible, whether the cause is a crash, a re-run or a UIDVALIDITY rescan.
 """
 from __future__ import annotations
 
-import email.header
+import email.policy
 import email.utils
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
@@ -94,6 +94,16 @@ class Classified:
         return DISPOSITIONS.get(self.kind, Disposition.UNPARSED)
 
 
+def clean(text: str, limit: int | None = None) -> str:
+    """Text as every database takes it: valid UTF-8 (8-bit header bytes decoded, lone
+    surrogates replaced), no NUL characters (PostgreSQL refuses them), at most ``limit`` long."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text.replace("\x00", "")[:limit]
+
+
 def classify_raw(raw: bytes, config: Config, classify: Classify | None = None) -> Classified:
     """Run the matcher on ``raw``: never raises; too big or failing gives an UNPARSED kind."""
     if len(raw) > config.limits.max_message_bytes:
@@ -102,7 +112,7 @@ def classify_raw(raw: bytes, config: Config, classify: Classify | None = None) -
     try:
         report = (classify or classifiers.classify)(raw)
     except Exception as exc:  # noqa: BLE001 - a matcher bug must not lose the message
-        return Classified(KIND_ERROR, error=f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+        return Classified(KIND_ERROR, error=clean(f"{type(exc).__name__}: {exc}", ERROR_CHARS))
     return Classified(str(report.kind), report)
 
 
@@ -147,10 +157,10 @@ def _apply_verdict(message: Message, verdict: Classified, now: datetime) -> None
     report = verdict.report
     message.kind = verdict.kind
     message.disposition = str(verdict.disposition)
-    message.error = verdict.error or "; ".join(report.errors if report else ())[:ERROR_CHARS]
-    message.decoded_by = report.decoded_by if report else ""
-    message.original_message_id = report.message_id if report else ""
-    message.list_id = report.list_id if report else ""
+    message.error = clean(verdict.error or "; ".join(report.errors if report else ()), ERROR_CHARS)
+    message.decoded_by = clean(report.decoded_by if report else "")
+    message.original_message_id = clean(report.message_id if report else "")
+    message.list_id = clean(report.list_id if report else "")
     message.classified_at = now
     message.outcomes = list(_outcome_rows(report, now)) if report else []
 
@@ -160,13 +170,14 @@ def _outcome_rows(report: Report, now: datetime) -> Iterable[Outcome]:
     seen: set[str] = set()
     for o in report.outcomes:
         address = normalize_address(o.recipient)
-        recipient = address or o.recipient.strip()[:320]
+        recipient = address or clean(o.recipient.strip(), 320)
         if recipient in seen:
             continue
         seen.add(recipient)
-        yield Outcome(recipient=recipient, valid=address is not None, reason=str(o.reason)[:32],
-                      hard=o.hard, action=o.action, status=o.status, reply_code=o.reply_code,
-                      diagnostic=o.diagnostic, remote_mta=o.remote_mta, command=o.command,
+        yield Outcome(recipient=recipient, valid=address is not None, reason=clean(str(o.reason), 32),
+                      hard=o.hard, action=clean(o.action), status=clean(o.status),
+                      reply_code=clean(o.reply_code), diagnostic=clean(o.diagnostic),
+                      remote_mta=clean(o.remote_mta), command=clean(o.command),
                       created_at=now)
 
 
@@ -201,18 +212,17 @@ def reclassify_message(session: Session, message: Message, config: Config,
 # --- message headers ---------------------------------------------------------------------
 
 def _headers(raw: bytes) -> EmailMessage:
-    return BytesHeaderParser().parsebytes(raw[:HEADER_BYTES])
+    return BytesHeaderParser(policy=email.policy.default).parsebytes(raw[:HEADER_BYTES])
 
 
 def _header(headers: EmailMessage, name: str) -> str:
-    value = headers.get(name)
-    if value is None:
-        return ""
+    """A header decoded (RFC 2047, 8-bit UTF-8) and unfolded; "" when absent or unreadable."""
     try:
-        text = str(email.header.make_header(email.header.decode_header(str(value))))
-    except (LookupError, UnicodeError, ValueError):
-        text = str(value)
-    return " ".join(text.split())[:998]
+        value = headers.get(name)
+        text = "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - the email package raises odd errors on broken headers
+        return ""
+    return clean(" ".join(text.split()), 998)
 
 
 def _sent_at(headers: EmailMessage, now: datetime) -> datetime:
@@ -302,7 +312,7 @@ def record_poll(session: Session, mailbox: str, *, ok: bool, error: str = "", ba
         state.last_success_at = at
         state.consecutive_failures = 0
     else:
-        state.last_error = error[:ERROR_CHARS]
+        state.last_error = clean(error, ERROR_CHARS)
         state.last_error_at = at
         state.consecutive_failures = (state.consecutive_failures or 0) + 1
 

@@ -76,3 +76,14 @@ def test_constraints_carry_conventional_names(tmp_path):
                 "uq_outcomes_message_pk_recipient", "uq_addresses_address"} <= uniques
     finally:
         engine.dispose()
+
+
+def test_migrations_render_for_postgresql_without_sqlite_only_sql(capsys):
+    """Offline mode (no server, no driver): the same migrations produce PostgreSQL DDL."""
+    from alembic import command
+
+    command.upgrade(alembic_config("postgresql://bouncewatch@localhost/bouncewatch"), "head", sql=True)
+    ddl = capsys.readouterr().out
+    assert "CREATE TABLE messages" in ddl and "BYTEA" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl
+    assert "PRAGMA" not in ddl and "AUTOINCREMENT" not in ddl
+    assert "CONSTRAINT uq_locations_mailbox_uidvalidity_uid UNIQUE (mailbox, uidvalidity, uid)" in ddl

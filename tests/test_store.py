@@ -245,3 +245,15 @@ def test_outcome_fields_are_kept(engine):
         row = s.scalar(select(Outcome))
         assert (row.action, row.status, row.reply_code, row.diagnostic, row.remote_mta, row.command) == (
             "failed", "5.1.2", "550", "Host not found", "mx.example.org", "RCPT")
+
+
+def test_text_is_made_storable_on_every_database(engine):
+    """8-bit and RFC 2047 headers decoded; NUL and lone surrogates (PostgreSQL refuses them) gone."""
+    raw = (b"Subject: caf\xc3\xa9 =?iso-8859-1?q?d=E9j=E0?=\r\nMessage-ID: <a\x00b@mx>\r\n"
+           b"Date: Mon, 05 Jan 2026 09:00:00 +0000\r\n\r\nbody\r\n")
+    rep = report(Kind.BOUNCE, outcome("x@example.org", Reason.MAILBOXFULL, diagnostic="full\x00\udcff!",
+                                      status="4.2.2"))
+    with session_scope(engine) as s:
+        msg = s.get(Message, record(s, 1, raw, rep).message_pk)
+        assert (msg.subject, msg.message_id) == ("café déjà", "<ab@mx>")
+        assert msg.outcomes[0].diagnostic == "full\ufffd!"
