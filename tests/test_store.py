@@ -4,18 +4,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from classifiers import Kind, Reason
 from daemon.config import Config, LimitsConfig
-from daemon.db import session_scope
+from daemon.db import make_engine, session_scope, upgrade
 from daemon.models import Address, Location, MailboxState, Message, Outcome
 from daemon.store import (
     Cursor, Disposition, get_cursor, mailbox_key, mark_moved, pending_moves, reclassify_message,
     record_message, record_poll, reset_cursor,
 )
-from storehelp import T0, config, db_url, engine, fixed, hard, outcome, raw_message, report, soft  # noqa: F401
+from storehelp import (  # noqa: F401 - db_url and engine are fixtures
+    T0, config, db_url, engine, fixed, hard, outcome, raw_message, report, soft, sqlite_url,
+)
 
 BOX = mailbox_key("lists", "INBOX")
 
@@ -257,3 +261,41 @@ def test_text_is_made_storable_on_every_database(engine):
         msg = s.get(Message, record(s, 1, raw, rep).message_pk)
         assert (msg.subject, msg.message_id) == ("café déjà", "<ab@mx>")
         assert msg.outcomes[0].diagnostic == "full\ufffd!"
+
+
+# --- a property: any order of (re)deliveries counts every NDR exactly once -------------------
+
+POOL = ("a@example.org", "b@example.org", "c@example.net")
+CONTENTS = [report(Kind.BOUNCE, *(hard(r) if (i + j) % 3 == 0 else soft(r)
+                                  for j, r in enumerate(POOL) if (i >> j) & 1 or j == i % 3))
+            for i in range(6)]
+
+locations = st.dictionaries(st.tuples(st.sampled_from([1, 2]), st.integers(1, 12)),
+                            st.integers(0, len(CONTENTS) - 1), min_size=1, max_size=12)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), where=locations)
+def test_any_redelivery_order_counts_each_message_once(tmp_path_factory, data, where):
+    url = sqlite_url(tmp_path_factory.mktemp("prop") / "bw.sqlite3")
+    upgrade(url)
+    eng = make_engine(url)
+    order = data.draw(st.lists(st.sampled_from(sorted(where)), min_size=1, max_size=30))
+    classify = lambda raw: CONTENTS[int(raw.split(b"body ")[1].split(b"\r")[0])]  # noqa: E731
+    try:
+        for uidvalidity, uid in order + sorted(where):       # everything at least once, plus repeats
+            with session_scope(eng) as s:
+                record(s, uid, raw_message(where[uidvalidity, uid]), uidvalidity=uidvalidity,
+                       classify=classify)
+        with session_scope(eng) as s:
+            contents = set(where.values())
+            assert count(s, Message) == len(contents)
+            assert count(s, Location) == len(where)
+            assert count(s, Outcome) == sum(len(CONTENTS[c].outcomes) for c in contents)
+            for address in POOL:
+                mentions = [o for c in contents for o in CONTENTS[c].outcomes if o.recipient == address]
+                row = s.scalar(select(Address).where(Address.address == address))
+                assert (row.bounce_count if row else 0) == len(mentions)
+                assert (row is not None and row.state == "suppressed") == any(o.hard for o in mentions)
+    finally:
+        eng.dispose()
