@@ -188,6 +188,7 @@ class Inbox:
         name = self.server_name(folder)
         with self._do(f"SELECT {name}"):
             info = self._client.select_folder(name)
+        self._exists_seen()          # SELECT's own EXISTS is the baseline, not news
         state = FolderState(name=folder, uidvalidity=int(info[b"UIDVALIDITY"]),
                             exists=int(info.get(b"EXISTS", 0)),
                             uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None)
@@ -278,9 +279,18 @@ class Inbox:
         """IDLE on the selected folder until the server reports new mail (True), ``timeout``
         seconds pass or ``should_stop()`` turns true (False)."""
         deadline = time.monotonic() + min(timeout, IDLE_RENEW_SECONDS)
-        news = False
         with self._do("IDLE"):
-            self._client.idle()
+            if self._exists_seen():
+                return True              # mail arrived after the last SELECT: no need to wait
+            try:
+                self._client.idle()
+                news = self._exists_seen()
+            except imap_exc.IMAPClientError as exc:
+                # imapclient refuses an untagged line (e.g. "* 5 EXISTS") that arrives before
+                # the "+ idling" continuation; the server is idling all the same.
+                if "Unexpected IDLE response" not in str(exc):
+                    raise
+                news = True
             try:
                 while not news and not should_stop():
                     left = deadline - time.monotonic()
@@ -291,6 +301,12 @@ class Inbox:
             finally:
                 self._client.idle_done()
         return news
+
+    def _exists_seen(self) -> bool:
+        """Did the server announce new mail (EXISTS) since we last looked? imaplib collects
+        the untagged responses of every command in ``untagged_responses``; this takes them."""
+        collected = getattr(self._client._imap, "untagged_responses", {})
+        return bool(collected.pop("EXISTS", None))
 
     def noop(self) -> None:
         with self._do("NOOP"):

@@ -228,8 +228,10 @@ class Service:
         return 0
 
     def shutdown(self) -> None:
+        """Stop the jobs (the running ones finish their message) and the IDLE threads."""
         self.stop.set()
-        self.scheduler.shutdown(wait=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=30)
         self.engine.dispose()

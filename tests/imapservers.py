@@ -192,5 +192,5 @@ def folder_contents(server: ImapServer) -> dict[str, list[bytes]]:
             c.select_folder(name, readonly=True)
             uids = sorted(c.search(["ALL"]))
             data = c.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
-            out[name] = [data[u][b"BODY[]"] for u in uids]
+            out[name] = [data[u][b"BODY[]"] for u in uids if u in data]
     return out

@@ -128,3 +128,13 @@ def test_idle_returns_when_asked_to_stop(imap_server, make_account):
         assert inbox.idle_wait(30, stop.is_set) is False
         assert time.monotonic() - started < 5
         inbox.noop()                                   # the connection is still usable
+
+
+def test_idle_notices_mail_that_arrived_before_it_started(imap_server, make_account):
+    with Inbox.open(make_account(imap_server)) as inbox:
+        inbox.select("INBOX")
+        append(imap_server, "INBOX", MESSAGES[:1])     # arrives while we are busy elsewhere
+        inbox.noop()
+        started = time.monotonic()
+        assert inbox.idle_wait(20) is True
+        assert time.monotonic() - started < 5

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,7 +106,7 @@ class Recorder:
 @pytest.fixture
 def start_service():
     """``start_service(config)`` runs ``Service.serve`` in a thread; stopped at teardown."""
-    started: list[Service] = []
+    started: list[tuple[Service, threading.Thread]] = []
 
     def start(config) -> tuple[Service, threading.Thread, Recorder, list[int]]:
         notes = Recorder()
@@ -113,12 +114,13 @@ def start_service():
         codes: list[int] = []
         thread = threading.Thread(target=lambda: codes.append(service.serve(tick=0.1)),
                                   daemon=True)
-        started.append(service)
+        started.append((service, thread))
         thread.start()
         return service, thread, notes, codes
     yield start
-    for service in started:
+    for service, thread in started:    # a failed test must not leave a service running
         service.stop.set()
+        thread.join(timeout=60)
 
 
 def stop_service(service: Service, thread: threading.Thread, codes: list[int]) -> None:
@@ -142,7 +144,7 @@ def messages_in_db(engine) -> int:
 def test_service_survives_an_unreachable_server_and_recovers(make_account, make_config, engine_of,
                                                              start_service):
     port = free_port()
-    account = make_account(_fake_server(port), poll_interval=3600, timeout=2.0)
+    account = make_account(_fake_server(port), poll_interval=2, timeout=2.0)
     config = make_config(account)
     engine = engine_of(config)
     service, thread, notes, codes = start_service(config)
@@ -192,7 +194,8 @@ def test_idle_picks_up_new_mail_at_once(imap_server, make_account, make_config, 
     service, thread, notes, codes = start_service(config)
     worker = service.workers[0]
     wait_until(lambda: worker.processed == 0 and not worker.lock.locked()
-               and service._threads[0].is_alive(), what="the IDLE thread")
+               and bool(service._threads) and service._threads[0].is_alive(),
+               what="the IDLE thread")
     time.sleep(1.0)                                   # the first polls are over; IDLE waits
     append(imap_server, "INBOX", PLAIN[:1])
     wait_until(lambda: messages_in_db(engine) == 1, timeout=10, what="the IDLE pickup")
@@ -246,3 +249,39 @@ def test_bouncewatch_run_notifies_systemd_and_stops_on_sigterm(pymap, tmp_path, 
     err = proc.stderr.read().decode()
     assert '"event": "service started"' in err and '"event": "stopped"' in err
     assert pymap.password not in err
+
+
+# --- the unit file ----------------------------------------------------------------------------
+
+UNIT = Path(__file__).resolve().parent.parent / "deploy" / "bouncewatch.service"
+
+
+def unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def test_unit_file_is_a_sandboxed_notify_service():
+    s = unit_settings()
+    assert s["Type"] == ["notify"] and s["Restart"] == ["on-failure"]
+    assert s["ExecStart"][0].endswith(" run")
+    assert int(s["WatchdogSec"][0].rstrip("s")) / 2 > 10     # pinged every STATUS_EVERY <= 10 s
+    assert s["LoadCredential"][0].startswith("imap-password:")
+    for key in ("ProtectSystem", "ProtectHome", "PrivateTmp", "NoNewPrivileges",
+                "RestrictAddressFamilies", "StateDirectory"):
+        assert key in s, key
+    assert s["ProtectSystem"] == ["strict"]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_unit_file_passes_systemd_analyze_verify(tmp_path):
+    unit = tmp_path / "bouncewatch.service"
+    unit.write_text(UNIT.read_text().replace("/opt/bouncewatch/venv/bin/bouncewatch",
+                                             str(Path(sys.executable).parent / "bouncewatch")))
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
