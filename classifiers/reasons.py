@@ -430,6 +430,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ウイルス",                          # Japanese: virus
         "virus found",
         "contains malware",
+        "contains prohibited virus or spam content",
     )),
     (R.SPAMDETECTED, (
         "spam or junk mail threshold exceeded",  # 553 (Japanese ISPs)
@@ -1002,6 +1003,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "has been frozen",                      # Exim
         "was frozen on arrival",                # Exim
         "delivery to the following recipient has been delayed",  # Gmail
+        "has been delayed",
+        "server did not respond",
     )),
     (R.NETWORKERROR, (
         "could not connect and send the mail to",
