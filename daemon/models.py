@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String,
@@ -62,7 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -89,7 +88,7 @@ class Message(Base):
     list_id: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")     # why it could not be classified
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # Date:, not later than recorded_at
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # Date:, <= recorded_at
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     classified_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_mailbox: Mapped[str] = mapped_column(String(512))  # where it was first seen

@@ -1,8 +1,6 @@
 """The suppression policy: pure rules over events, and the same rules through the database."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
