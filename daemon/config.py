@@ -22,6 +22,7 @@ SECURITY_PORTS = {"tls": 993, "starttls": 143, "plain": 143}
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 EXPORT_FORMATS = ("csv", "json")
+MAX_MAILBOX_KEY = 512   # "account/folder" is stored in a column of this size
 
 
 class ConfigError(Exception):
@@ -77,6 +78,8 @@ class AccountConfig:
                  "set password_env or password_file (passwords never go in the config)")
         _require(bool(self.folders) and all(f.strip() for f in self.folders), "folders",
                  "must list at least one non-empty folder name")
+        _require(all(len(self.name) + len(f) < MAX_MAILBOX_KEY for f in self.folders), "folders",
+                 f"account name and folder name together must stay under {MAX_MAILBOX_KEY} characters")
         for key in ("processed_folder", "unparsed_folder"):
             _require(bool(getattr(self, key).strip()), key, "must not be empty")
         _require(self.poll_interval >= 1, "poll_interval", "must be at least 1 (seconds)")

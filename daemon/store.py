@@ -196,17 +196,31 @@ def reclassify_message(session: Session, message: Message, config: Config,
                        now: datetime | None = None) -> set[str]:
     """Run the matcher again on a stored message and replace its outcomes.
 
-    Returns the addresses whose decision may have changed (old and new recipients); the
-    caller recomputes them (once, after a whole batch).
+    Mail that was left in place as "not a bounce" and now is one is queued to be moved again
+    (see ``_requeue_left_in_place``). Returns the addresses whose decision may have changed
+    (old and new recipients); the caller recomputes them (once, after a whole batch).
     """
     now = now or datetime.now(timezone.utc)
     before = set(_valid_recipients(message.outcomes))
+    old_disposition = message.disposition
     verdict = classify_raw(message.raw, config, classify)
     message.outcomes = []
     session.flush()  # delete the old rows before the new ones meet the unique key
     _apply_verdict(message, verdict, now)
+    if old_disposition == Disposition.OTHER and message.disposition != Disposition.OTHER:
+        _requeue_left_in_place(message, config)
     session.flush()
     return before | set(_valid_recipients(message.outcomes))
+
+
+def _requeue_left_in_place(message: Message, config: Config) -> None:
+    """Non-bounce mail of an account without ``other_folder`` stayed where it was found, under
+    the same UID: clear ``moved_at`` so that the next poll moves it where it now belongs.
+    (Mail already moved to another folder has a UID we do not know; it stays there.)"""
+    left_in_place = {a.name for a in config.accounts if not a.other_folder}
+    for location in message.locations:
+        if location.moved_at is not None and location.mailbox.split("/", 1)[0] in left_in_place:
+            location.moved_at = None
 
 
 # --- message headers ---------------------------------------------------------------------

@@ -184,3 +184,8 @@ def test_repr_never_shows_a_password(tmp_path, monkeypatch):
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().limits.max_message_bytes = 1  # type: ignore[misc]
+
+
+def test_mailbox_names_must_fit_the_database():
+    assert "accounts[0].folders: account name and folder name together" in error_of(
+        {"accounts": [account(folders=["x" * 600])]})

@@ -299,3 +299,23 @@ def test_any_redelivery_order_counts_each_message_once(tmp_path_factory, data, w
                 assert (row is not None and row.state == "suppressed") == any(o.hard for o in mentions)
     finally:
         eng.dispose()
+
+
+def test_reclassify_requeues_mail_left_in_place_when_it_turns_out_to_be_a_bounce(engine):
+    from daemon.config import AccountConfig
+
+    leave = AccountConfig(name="lists", host="h", username="u", password_env="X")
+    moves = AccountConfig(name="other", host="h", username="u", password_env="X", other_folder="misc")
+    cfg = Config(accounts=(leave, moves))
+    with session_scope(engine) as s:
+        a = record(s, 1, raw_message(1), cfg=cfg)                                  # left in INBOX
+        b = record(s, 1, raw_message(2), cfg=cfg, mailbox=mailbox_key("other", "INBOX"))  # moved away
+        mark_moved(s, BOX, 7, [1])
+        mark_moved(s, mailbox_key("other", "INBOX"), 7, [1])
+    bounce = fixed(report(Kind.BOUNCE, hard("dead@example.org")))
+    with session_scope(engine) as s:
+        for pk in (a.message_pk, b.message_pk):
+            reclassify_message(s, s.get(Message, pk), cfg, bounce)
+    with session_scope(engine) as s:
+        assert pending_moves(s, BOX, 7) == [(1, Disposition.PROCESSED)]
+        assert pending_moves(s, mailbox_key("other", "INBOX"), 7) == []
