@@ -172,3 +172,28 @@ def test_wrong_password_is_recorded_without_the_password(setup, monkeypatch):
         poll_mailbox(engine, config, account, "INBOX")
     state = mailbox_state(engine, "pymap/INBOX")
     assert "login refused" in state.last_error and "Wr0ng-Secret-xyz" not in state.last_error
+
+
+def test_progress_bar_only_for_large_backlogs_and_holds_back_message_lines():
+    import io
+    import logging
+
+    from daemon.poll_cmd import PROGRESS_MIN, ProgressBar
+
+    out = io.StringIO()
+    small = ProgressBar("a/INBOX", out, enabled=True)
+    small(1, PROGRESS_MIN - 1)
+    small.close()
+    assert out.getvalue() == ""
+    bar = ProgressBar("a/INBOX", out, enabled=True)
+    before = logging.getLogger("daemon.poller").level
+    for done in range(1, PROGRESS_MIN + 1):
+        bar(done, PROGRESS_MIN)
+        assert logging.getLogger("daemon.poller").level == logging.WARNING
+    bar.close()
+    assert logging.getLogger("daemon.poller").level == before
+    assert out.getvalue().startswith("\ra/INBOX: [") and out.getvalue().endswith(
+        f"] {PROGRESS_MIN}/{PROGRESS_MIN}\n")
+    off = ProgressBar("a/INBOX", io.StringIO(), enabled=False)
+    off(1, 10 * PROGRESS_MIN)
+    assert off.stream.getvalue() == ""
