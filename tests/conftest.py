@@ -40,6 +40,13 @@ def tls_server() -> Iterator[ImapServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def dovecot_tls_server() -> Iterator[ImapServer]:
+    """Dovecot with STARTTLS required and an IMAPS port, self-signed (root only)."""
+    with _server("dovecot", tls=True) as server:
+        yield server
+
+
 @pytest.fixture
 def imap_server(any_server: ImapServer) -> ImapServer:
     """A real server with an empty account, parametrized over pymap and Dovecot."""

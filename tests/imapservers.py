@@ -35,6 +35,7 @@ class ImapServer:
     pid: int
     security: str = "plain"    # "plain" or "starttls"
     ca_file: str = ""          # the self-signed CA when security is not plain
+    imaps_port: int = 0        # implicit TLS (IMAPS) listener, when the server has one
 
     def client(self) -> IMAPClient:
         """A logged-in imapclient connection (for arranging and inspecting mailboxes)."""
@@ -111,7 +112,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -133,19 +135,20 @@ def run_dovecot(tls: bool = False) -> Iterator[ImapServer]:
         (d / "mail").mkdir()
         shutil.chown(d / "mail", "dovecot", "dovecot")
         (d / "users").write_text(f"{USERNAME}:{{PLAIN}}{PASSWORD}::::::\n")
-        ssl, ca_file = "ssl = no", ""
+        ssl, ca_file, imaps_port = "ssl = no", "", 0
         if tls:
+            imaps_port = free_port()
             cert, key = self_signed_cert(d)
             ssl, ca_file = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}", str(cert)
         conf = d / "dovecot.conf"
-        conf.write_text(DOVECOT_CONF.format(d=d, port=port, ssl=ssl,
+        conf.write_text(DOVECOT_CONF.format(d=d, port=port, ssl=ssl, imaps_port=imaps_port,
                                             uid=pwd.getpwnam("dovecot").pw_uid))
         proc = subprocess.Popen(["dovecot", "-F", "-c", str(conf)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_greeting(port, proc)
             yield ImapServer("dovecot", HOST, port, USERNAME, PASSWORD, proc.pid,
-                             "starttls" if tls else "plain", ca_file)
+                             "starttls" if tls else "plain", ca_file, imaps_port)
         finally:
             stop_process(proc)
     finally:

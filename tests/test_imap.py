@@ -138,3 +138,15 @@ def test_idle_notices_mail_that_arrived_before_it_started(imap_server, make_acco
         started = time.monotonic()
         assert inbox.idle_wait(20) is True
         assert time.monotonic() - started < 5
+
+
+@pytest.mark.dovecot
+def test_imaps_and_starttls_against_dovecot(dovecot_tls_server, make_account):
+    server = dovecot_tls_server
+    imaps = make_account(server, security="tls", port=server.imaps_port)
+    with Inbox.open(imaps) as inbox:
+        assert inbox.select("INBOX").uidvalidity > 0
+    with Inbox.open(make_account(server, security="starttls")) as inbox:
+        inbox.noop()
+    with pytest.raises(ImapUnavailable, match="certificate not trusted"):
+        Inbox.open(make_account(server, security="tls", port=server.imaps_port, ca_file=""))
