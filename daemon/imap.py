@@ -23,7 +23,7 @@ import structlog
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_exc
 
-from .config import AccountConfig, resolve_password
+from .config import AccountConfig, ConfigError, resolve_password
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,11 @@ def uids_above(found: Sequence[int], last_uid: int) -> list[int]:
 
 def tls_context(account: AccountConfig) -> ssl.SSLContext:
     """Verification on by default; ``ca_file`` replaces the system trust store."""
-    context = ssl.create_default_context(cafile=account.ca_file or None)
+    try:
+        context = ssl.create_default_context(cafile=account.ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"accounts '{account.name}': ca_file {account.ca_file}: cannot load "
+                          f"it: {getattr(exc, 'strerror', None) or exc}") from None
     if not account.verify_certificate:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -91,6 +95,11 @@ def security_warnings(account: AccountConfig) -> list[str]:
     elif not account.verify_certificate:
         warnings.append("TLS certificate verification is off: the connection can be intercepted")
     return warnings
+
+
+def where(account: AccountConfig) -> str:
+    """``user@host:port``: how errors name a connection."""
+    return f"{account.username}@{account.host}:{account.port}"
 
 
 def _scrub(text: str, secret: str) -> str:
@@ -110,7 +119,7 @@ class Inbox:
         self.account = account
         #: Upper-case capability names after login (tests may remove one to force a fallback).
         self.capabilities = capabilities
-        self._where = f"{account.username}@{account.host}:{account.port}"
+        self._where = where(account)
         self._delimiter: str | None = None
         self._known_folders: set[str] = set()
         self.selected: FolderState | None = None
@@ -126,16 +135,16 @@ class Inbox:
         ``factory`` is the seam that builds the imapclient object.
         """
         secret = resolve_password(account) if password is None else password
-        where = f"{account.username}@{account.host}:{account.port}"
+        name = where(account)
         client = None
         try:
-            with _translated(f"connect to {where}", secret):
+            with _translated(f"connect to {name}", secret):
                 client = factory(account.host, account.port, ssl=account.security == "tls",
                                  ssl_context=tls_context(account) if account.security == "tls"
                                  else None, timeout=account.timeout)
                 if account.security == "starttls":
                     client.starttls(tls_context(account))
-            with _translated(f"login to {where}", secret):
+            with _translated(f"login to {name}", secret):
                 client.login(account.username, secret)
                 caps = frozenset(c.decode("ascii", "replace").upper()
                                  for c in client.capabilities())

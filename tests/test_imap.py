@@ -150,3 +150,9 @@ def test_imaps_and_starttls_against_dovecot(dovecot_tls_server, make_account):
         inbox.noop()
     with pytest.raises(ImapUnavailable, match="certificate not trusted"):
         Inbox.open(make_account(server, security="tls", port=server.imaps_port, ca_file=""))
+
+
+def test_unreadable_ca_file_is_a_config_error(make_account, tls_server, tmp_path):
+    from daemon.config import ConfigError
+    with pytest.raises(ConfigError, match="ca_file"):
+        Inbox.open(make_account(tls_server, ca_file=str(tmp_path / "missing.pem")))
