@@ -12,8 +12,8 @@
 
       ユーザー Kijitora (kijitora@example.co.jp) は Domino ディレクトリには見つかりません。
 
-A message/delivery-status part (``Diagnostic-Code: X-Notes; ...``) usually follows; the prose
-is read first because its addresses are the ones the sender wrote.
+A message/delivery-status part (``Diagnostic-Code: X-Notes; ...``) usually follows: when it
+does, its Final-Recipient fields name the recipients and the prose says why.
 """
 from __future__ import annotations
 
@@ -50,17 +50,17 @@ def detect(msg: Message) -> Detection | None:
     if _NOT_DELIVERED not in text and not notes_dsn:
         return None
     blocks = text.split(_NOT_DELIVERED, MAX_FINDINGS)[1:]
-    prose = dict(pair for block in blocks for pair in _block(block))
+    prose = {a.lower(): (a, said) for block in blocks for a, said in _block(block)}
     if not msg.dsn_recipients:
-        findings = [_finding(address, said) for address, said in prose.items()] or [
+        findings = [_finding(address, said) for address, said in prose.values()] or [
             _finding(address, "") for address in find_addresses(msg.original_headers.get("to"))[:1]]
         return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
-    # The DSN names the envelope recipients; the prose says why in the sender's words.
-    only = next(iter(prose.values())) if len(prose) == 1 else ""
+    only = next(iter(prose.values()))[1] if len(prose) == 1 else ""
     findings = []
     for block in msg.dsn_recipients[:MAX_FINDINGS]:
         address = normalise(block.get("final-recipient") or block.get("original-recipient"))
-        said = prose.get(address.lower()) or only or block.get("diagnostic-code").partition(";")[2]
+        said = (prose.get(address.lower(), ("", ""))[1] or only
+                or block.get("diagnostic-code").partition(";")[2])
         findings.append(_finding(address, said, block.get("status")))
     return Detection(kind=Kind.BOUNCE, findings=tuple(findings))
 
@@ -70,7 +70,7 @@ def _block(block: str) -> list[tuple[str, str]]:
     listed, _, because = block.partition(_BECAUSE)
     paragraphs = [p for p in because.split("\n\n") if p.strip()]
     said = paragraphs[0] if paragraphs else ""
-    return [(address.lower(), said) for address in find_addresses(listed)]
+    return [(address, said) for address in find_addresses(listed)]
 
 
 def _finding(address: str, said: str, status: str = "") -> Finding:
