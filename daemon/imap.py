@@ -12,6 +12,7 @@ Messages never contain the password.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 import time
@@ -285,31 +286,46 @@ class Inbox:
         return "IDLE" in self.capabilities
 
     def idle_wait(self, timeout: float, should_stop: Callable[[], bool] = lambda: False) -> bool:
-        """IDLE on the selected folder until the server reports new mail (True), ``timeout``
-        seconds pass or ``should_stop()`` turns true (False)."""
+        """IDLE on the selected folder until the server announces new mail (True), ``timeout``
+        seconds pass or ``should_stop()`` turns true (False).
+
+        We only wait for the socket to become readable, then leave IDLE (DONE) and let
+        imapclient read the responses with ordinary blocking reads: its own ``idle_check``
+        reads a non-blocking socket and breaks on a response split across TCP segments.
+        Mail announced just as IDLE starts may wait for the next call (at most ``timeout``).
+        """
         deadline = time.monotonic() + min(timeout, IDLE_RENEW_SECONDS)
         with self._do("IDLE"):
             if self._exists_seen():
-                return True              # mail arrived after the last SELECT: no need to wait
-            try:
-                self._client.idle()
-                news = self._exists_seen()
-            except imap_exc.IMAPClientError as exc:
-                # imapclient refuses an untagged line (e.g. "* 5 EXISTS") that arrives before
-                # the "+ idling" continuation; the server is idling all the same.
-                if "Unexpected IDLE response" not in str(exc):
-                    raise
-                news = True
-            try:
-                while not news and not should_stop():
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    responses = self._client.idle_check(timeout=min(IDLE_CHECK_SECONDS, left))
-                    news = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
-            finally:
-                self._client.idle_done()
-        return news
+                return True              # announced since we last looked: no need to wait
+            while not should_stop() and time.monotonic() < deadline:
+                self._start_idle()
+                try:
+                    self._wait_readable(deadline, should_stop)
+                finally:
+                    _text, responses = self._client.idle_done()
+                if self._exists_seen() or any(
+                        len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    return True
+        return False
+
+    def _start_idle(self) -> None:
+        try:
+            self._client.idle()
+        except imap_exc.IMAPClientError as exc:
+            # imapclient refuses an untagged line (e.g. "* 5 EXISTS") that comes before the
+            # "+ idling" continuation; imaplib has kept it, and the server is idling anyway.
+            if "Unexpected IDLE response" not in str(exc):
+                raise
+
+    def _wait_readable(self, deadline: float, should_stop: Callable[[], bool]) -> None:
+        """Until the server sends something, the deadline passes or we are asked to stop."""
+        poller = select.poll()
+        poller.register(self._client.socket().fileno(), select.POLLIN)
+        while not should_stop():
+            left = deadline - time.monotonic()
+            if left <= 0 or poller.poll(int(min(IDLE_CHECK_SECONDS, left) * 1000)):
+                return
 
     def _exists_seen(self) -> bool:
         """Did the server announce new mail (EXISTS) since we last looked? imaplib collects
