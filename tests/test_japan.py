@@ -131,3 +131,12 @@ def test_fixture_reads_the_same_with_crlf_and_cr(path: Path) -> None:
     expected = outcomes(raw)
     assert outcomes(raw.replace(b"\n", b"\r\n")) == expected
     assert outcomes(raw.replace(b"\n", b"\r")) == expected
+
+
+@pytest.mark.parametrize("name", ["kddi-mailboxfull.eml", "ezweb-userunknown.eml"])
+def test_au_spam_filter_sign_means_filtered(name: str) -> None:
+    """au marks a recipient its filter refused with X-SPASIGN: NG, whatever the text says."""
+    raw = (Path(__file__).parent / "fixtures" / "japan" / name).read_bytes()
+    report = classify(b"X-SPASIGN: NG\n" + raw)
+    assert report.outcomes
+    assert all(o.reason is Reason.FILTERED and not o.hard for o in report.outcomes)

@@ -7,7 +7,8 @@ server's English, one block per recipient::
          Could not be delivered to: <kijitora@example.dion.ne.jp>
          As their mailbox is full.
 
-The sentence after the address is a stock one naming the reason.
+The sentence after the address is a stock one naming the reason; a recipient au's filter
+refused carries ``X-SPASIGN: NG``.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ _STOCK: StockPhrases = (
 def detect(msg: Message) -> Detection | None:
     if not _is_kddi(msg) or _MARKER not in msg.text:
         return None
+    filtered = msg.headers.get("x-spasign").strip().upper() == "NG"
     findings: list[Finding] = []
     seen: set[str] = set()
     recipient, said = "", []
@@ -37,14 +39,14 @@ def detect(msg: Message) -> Detection | None:
         line = raw.strip()
         if _MARKER in line:
             if recipient:
-                findings.append(_finding(recipient, said))
+                findings.append(_finding(recipient, said, filtered))
             if len(findings) >= MAX_FINDINGS:
                 break
             recipient, said = new_address(line.split(_MARKER, 1)[1], seen), []
         elif recipient and line and raw[:1] in (" ", "\t"):
             said.append(line)
         elif recipient and (not line or line.startswith("Your mail ")):
-            findings.append(_finding(recipient, said))
+            findings.append(_finding(recipient, said, filtered))
             recipient, said = "", []
     return Detection(kind=Kind.BOUNCE, findings=tuple(findings)) if findings else None
 
@@ -58,7 +60,7 @@ def _is_kddi(msg: Message) -> bool:
     return any("auone-net.jp" in r for r in msg.headers.get_all("received"))
 
 
-def _finding(recipient: str, said: list[str]) -> Finding:
+def _finding(recipient: str, said: list[str], filtered: bool) -> Finding:
     diagnostic = " ".join(said)
-    return Finding(recipient=recipient, diagnostic=diagnostic, action="failed",
-                   reason=stock_reason(diagnostic, _STOCK))
+    reason = Reason.FILTERED if filtered else stock_reason(diagnostic, _STOCK)
+    return Finding(recipient=recipient, diagnostic=diagnostic, action="failed", reason=reason)
