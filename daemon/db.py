@@ -19,10 +19,12 @@ SCRIPT_LOCATION = Path(next(iter(migrations.__path__))).resolve()
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout and enforced foreign keys, and
-    its file's directory is created when missing; other databases are used as they are."""
+    its file's directory is created when missing; ``postgresql://`` means psycopg 3."""
     parsed = make_url(url)
+    if parsed.drivername == "postgresql":    # the driver our [postgres] extra installs
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **kwargs)

@@ -1,6 +1,7 @@
 """The schema exists only through Alembic: upgrade from empty, one head, models == schema."""
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -8,7 +9,7 @@ from sqlalchemy import inspect
 
 from daemon.db import SCRIPT_LOCATION, alembic_config, current_revision, downgrade, make_engine, upgrade
 from daemon.models import Base
-from storehelp import sqlite_url
+from storehelp import db_url, sqlite_url  # noqa: F401 - db_url is a fixture
 
 TABLES = {"messages", "locations", "outcomes", "addresses", "address_actions", "mailbox_state"}
 
@@ -87,3 +88,28 @@ def test_migrations_render_for_postgresql_without_sqlite_only_sql(capsys):
     assert "CREATE TABLE messages" in ddl and "BYTEA" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl
     assert "PRAGMA" not in ddl and "AUTOINCREMENT" not in ddl
     assert "CONSTRAINT uq_locations_mailbox_uidvalidity_uid UNIQUE (mailbox, uidvalidity, uid)" in ddl
+
+
+def test_postgresql_urls_use_psycopg3():
+    pytest.importorskip("psycopg")
+    engine = make_engine("postgresql://u@localhost/db")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def test_models_match_the_migrated_schema_on_every_backend(db_url):
+    """Runs on PostgreSQL too when $BOUNCEWATCH_TEST_POSTGRES_URL is set (see storehelp)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+    downgrade(db_url, "base")
+    engine = make_engine(db_url)
+    try:
+        assert not TABLES & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
