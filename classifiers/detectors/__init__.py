@@ -7,8 +7,8 @@ module with ``NAME`` and ``detect`` and one line here.
 from __future__ import annotations
 
 from . import apachejames, courier, dragonfly, exchange2003, exchange2007, exim, fml  # MTA formats
-from . import imailserver, mailfoundry, mailmarshal, opensmtpd, postfix, qmail, sendmail  # MTA formats
-from . import trendmicro, x1, x3, x6  # MTA formats
+from . import imailserver, mailfoundry, mailmarshal, mcafee, messagingserver, opensmtpd, postfix  # MTA formats
+from . import qmail, sendmail, surfcontrol, trendmicro, x1, x3, x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
@@ -53,6 +53,9 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (qmail.NAME, qmail.detect),
     (opensmtpd.NAME, opensmtpd.detect),
     (courier.NAME, courier.detect),
+    (messagingserver.NAME, messagingserver.detect),
+    (mcafee.NAME, mcafee.detect),
+    (surfcontrol.NAME, surfcontrol.detect),
     (apachejames.NAME, apachejames.detect),
     # The generic decoders: keep them last, in this order (specific formats go above).
     (receipt.NAME, receipt.detect),
