@@ -7,8 +7,9 @@ module with ``NAME`` and ``detect`` and one line here.
 from __future__ import annotations
 
 from . import apachejames, courier, dragonfly, exchange2003, exchange2007, exim, fml  # MTA formats
-from . import imailserver, mailfoundry, mailmarshal, mcafee, messagingserver, opensmtpd, postfix  # MTA formats
-from . import qmail, sendmail, surfcontrol, trendmicro, x1, x3, x6  # MTA formats
+from . import imailserver, mailfoundry, mailmarshal, mcafee, messagingserver  # MTA formats
+from . import opensmtpd, postfix, qmail, sendmail, surfcontrol, trendmicro, x1, x3  # MTA formats
+from . import x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
 from . import mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
