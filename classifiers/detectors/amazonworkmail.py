@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..message import Message, parse_fields
 from ..model import Kind
 from ..smtp import best_reply_code, best_status, type_stripped
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "amazonworkmail"
 
@@ -41,6 +41,8 @@ def detect(msg: Message) -> Detection | None:
         recipient = block.get("final-recipient") or block.get("original-recipient")
         if not recipient:
             continue
+        if len(findings) >= MAX_FINDINGS:
+            break
         diagnostic = type_stripped(block.get("diagnostic-code"))
         status = best_status(block.get("status").split(" ")[0], diagnostic)
         findings.append(Finding(

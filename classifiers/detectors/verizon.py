@@ -19,7 +19,7 @@ from ..address import find_addresses, normalise
 from ..message import Message
 from ..model import Kind, Reason
 from ..smtp import reply_code_in, status_in
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "verizon"
 
@@ -49,7 +49,7 @@ def detect(msg: Message) -> Detection | None:
     title = next((line.strip() for line in reversed(text[:at].split("\n"))
                   if line.startswith(_TITLE)), "")
     recipients = [normalise(line.strip()[len(_RCPT):]) for line in details.split("\n")
-                  if line.strip().upper().startswith(_RCPT)]
+                  if line.strip().upper().startswith(_RCPT)][:MAX_FINDINGS]
     diagnostic = f"{said} ({title})" if title else said
     return Detection(kind=Kind.BOUNCE, findings=tuple(
         Finding(recipient=r, diagnostic=diagnostic, status=status_in(said),
