@@ -140,8 +140,7 @@ def _finding(recipient: str, details: str, status: str, action: str,
     command = ""
     smtp = _SMTP_ERROR.search(text)
     if smtp:
-        said = " ".join(smtp.group(1).lower().split())
-        command = _EXTRA_COMMANDS.get(said) or COMMANDS.get(said, "")
+        command = _command(smtp.group(1))
         text = text[:smtp.start()] + " " + text[smtp.end():]
     host = _HOST.search(text)
     remote = host.group(1).lower() if host else ""
@@ -149,3 +148,15 @@ def _finding(recipient: str, details: str, status: str, action: str,
         text = text[:host.start()] + " " + text[host.end():]
     return finding(recipient, " ".join(text.split()), status=status, command=command,
                    remote_mta=remote, action=action, reason=reason)
+
+
+def _command(phrase: str) -> str:
+    """"RCPT TO", "end of data", "EHLO mx" (from "after EHLO mx.example.com:") -> the
+    command its longest known prefix names, or ""."""
+    words = phrase.lower().split()
+    for n in (3, 2, 1):
+        key = " ".join(words[:n])
+        found = _EXTRA_COMMANDS.get(key) or COMMANDS.get(key)
+        if found:
+            return found
+    return ""
