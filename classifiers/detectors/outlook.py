@@ -18,6 +18,9 @@ from .rfc3464 import finding, kind_of
 NAME = "outlook"
 
 _STAMPS = ("x-message-delivery", "x-message-info")
+# Hotmail stamps every message it receives, so the sender must be its postmaster too.
+_SENDER = "postmaster@"
+_SERVICES = ("hotmail", "outlook", "live.com", "msn.com")
 #: Hotmail's own words -> the reason (lowercase, whitespace folded).
 _OWN_WORDS: tuple[tuple[str, Reason], ...] = (
     ("the mail could not be delivered to the recipient because the domain is not reachable",
@@ -28,6 +31,9 @@ _OWN_WORDS: tuple[tuple[str, Reason], ...] = (
 
 def detect(msg: Message) -> Detection | None:
     if not msg.dsn_recipients or not all(stamp in msg.headers for stamp in _STAMPS):
+        return None
+    sender = msg.sender.lower()
+    if _SENDER not in sender or not any(service in sender for service in _SERVICES):
         return None
     multi = len(msg.dsn_recipients) > 1
     findings = []
