@@ -187,8 +187,11 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "存在しないユーザ",                   # Japanese: 存在しないユーザです
         "宛先は存在しません",
         "宛先が存在しません",
-        "アドレスが見つかりませんでした",     # Japanese NDRs: (メール)アドレスが見つかりませんでした
-        "アドレスが見つからなかった",         # Gmail (Japanese): アドレスが見つからなかったか…
+        "宛先の*アドレスが見つかりませんでした",    # Japanese NDRs, recipient side only:
+        "受信者の*アドレスが見つかりませんでした",  # "送信者のアドレスが…" is the sender's
+        "送信先*アドレスが見つかりませんでした",
+        "受信者の*アドレスが見つからなかった",      # Outlook (Japanese)
+        "アドレスが見つからなかったか",             # Gmail (Japanese): アドレスが見つからなかったか…
         "not listed in domino directory",     # Lotus Domino
         "not listed in public name & address book",  # Lotus Notes
     )),
@@ -518,10 +521,35 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "bulk email",
     )),
     (R.REJECTED, (
-        "差出人のメールアドレスが存在し",     # Japanese: the sender, not the recipient, is unknown
-        "送信者のメールアドレスが存在し",
-        "差出人のドメインが存在し",
-        "送信者のドメインが存在し",
+        # Japanese: the sender is the subject of the sentence (…が存在しません, …は拒否されました)
+        "差出人のメールアドレスが",
+        "差出人のメールアドレスは",
+        "送信者のメールアドレスが",
+        "送信者のメールアドレスは",
+        "送信元のメールアドレスが",
+        "送信元のメールアドレスは",
+        "差出人のアドレスが",
+        "差出人のアドレスは",
+        "送信者のアドレスが",
+        "送信者のアドレスは",
+        "差出人アドレスが",
+        "差出人アドレスは",
+        "送信者アドレスが",
+        "送信者アドレスは",
+        "送信元アドレスが",
+        "送信元アドレスは",
+        "差出人のドメインが",
+        "差出人のドメインは",
+        "送信者のドメインが",
+        "送信者のドメインは",
+        "送信元のドメインが",
+        "送信元のドメインは",
+        "差出人ドメインが",
+        "差出人ドメインは",
+        "送信者ドメインが",
+        "送信者ドメインは",
+        "送信元ドメインが",
+        "送信元ドメインは",
         "<> invalid sender",
         "sender address is not a valid",        # LINE WORKS: 553 ... rfc-5321 / rfc-5322 address
         "sender address is unauthorized",       # LINE WORKS: 554 5.7.1
