@@ -121,23 +121,27 @@ def decide(events: Iterable[Event], policy: PolicyConfig, *, allowed: bool = Fal
     """Replay ``events`` (any order; sorted by time, outcomes before manual actions on ties)."""
     d = Decision()
     streak: list[datetime] = []   # recipient-side transient failures since the last success
+    seen: list[datetime] = []
+    bounces = softs = 0
     for ev in sorted(events, key=lambda e: (e.at, e.effect in _MANUAL)):
         if ev.effect not in _MANUAL:
-            d = replace(d, first_seen=d.first_seen or ev.at, last_seen=ev.at)
-        if ev.effect in (Effect.HARD, Effect.SOFT):
-            d = replace(d, bounce_count=d.bounce_count + 1,
-                        soft_count=d.soft_count + (ev.effect is Effect.SOFT))
-        if ev.effect is Effect.SOFT and ev.reason not in SENDER_SIDE:
-            streak.append(ev.at)
+            seen.append(ev.at)
+        if ev.effect is Effect.HARD:
+            bounces += 1
+        elif ev.effect is Effect.SOFT:
+            bounces, softs = bounces + 1, softs + 1
+            if ev.reason not in SENDER_SIDE:
+                streak.append(ev.at)
         elif ev.effect in (Effect.SUCCESS, Effect.RELEASE):
             streak.clear()
         d = _step(d, ev, streak, policy, allowed)
-    return d
+    return replace(d, first_seen=seen[0] if seen else None, last_seen=seen[-1] if seen else None,
+                   bounce_count=bounces, soft_count=softs)
 
 
 def _step(d: Decision, ev: Event, streak: list[datetime], policy: PolicyConfig,
           allowed: bool) -> Decision:
-    """The decision after one event (counts already updated)."""
+    """The decision after one event (the counts are the caller's)."""
     suppressed = d.state is AddressState.SUPPRESSED
     if ev.effect is Effect.RELEASE:
         return replace(d, state=AddressState.RELEASED, manual=True, reason="", status="",
