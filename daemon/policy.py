@@ -59,10 +59,15 @@ class Effect(StrEnum):
     RELEASE = "release"          # manual
 
 
-_ACTION_EFFECTS: dict[str, Effect] = {"delivered": Effect.SUCCESS, "relayed": Effect.SUCCESS,
-                   "expanded": Effect.SUCCESS, "delayed": Effect.IGNORE}
-_KIND_EFFECTS: dict[str, Effect] = {Kind.DELIVERED: Effect.SUCCESS, Kind.DELAY: Effect.IGNORE,
-                 Kind.AUTOREPLY: Effect.IGNORE}
+#: RFC 3464 Action of one recipient -> effect (``failed`` depends on ``hard``).
+_ACTION_EFFECTS: dict[str, Effect] = {
+    "delivered": Effect.SUCCESS, "relayed": Effect.SUCCESS, "expanded": Effect.SUCCESS,
+    "delayed": Effect.IGNORE,
+}
+#: Message kind -> effect, when neither the action nor the reason decide.
+_KIND_EFFECTS: dict[str, Effect] = {
+    Kind.DELIVERED: Effect.SUCCESS, Kind.DELAY: Effect.IGNORE, Kind.AUTOREPLY: Effect.IGNORE,
+}
 
 
 def effect_of(kind: str, reason: str, hard: bool, action: str = "") -> Effect:
