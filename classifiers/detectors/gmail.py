@@ -29,6 +29,8 @@ NAME = "gmail"
 _SENDERS = ("mailer-daemon@googlemail.com", "mailer-daemon@google.com")
 _LEAD = "Delivery to the following recipient"
 _DELAYED = "has been delayed"
+#: Gmail opens with the lead (after a short warning on delays); later it would be quoted.
+_OPENING = 2000
 _DETAILS = "Technical details of "
 _REMOTE = "The error that the other server returned was:"
 _END_MARKS = ("----- Original message -----", "----- Message header follows -----",
@@ -80,7 +82,7 @@ def detect(msg: Message) -> Detection | None:
     if not any(s in msg.sender.lower() for s in _SENDERS):
         return None
     text = msg.text
-    if _LEAD in text:
+    if text.find(_LEAD, 0, _OPENING) != -1:
         return _classic(text)
     if not msg.dsn_recipients:
         title = next((t for t in _CARDS if t in text), "")

@@ -26,11 +26,13 @@ _LEAD = "An email that you attempted to send to the following address could not 
 _PROBLEM = "The problem appears to be :"
 _INFO = "Additional information follows :"
 _ITEM = "-- "
+#: The alert opens with the sentence; further down it would be quoted text.
+_OPENING = 2000
 
 
 def detect(msg: Message) -> Detection | None:
     text = msg.text
-    at = text.find(_LEAD)
+    at = text.find(_LEAD, 0, _OPENING)
     if at == -1:
         return None
     body = text[at + len(_LEAD):]

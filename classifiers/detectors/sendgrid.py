@@ -25,11 +25,13 @@ _MARK = "This is an automatically generated message from SendGrid."
 _LINE = re.compile(r"<([^<>\s@]{1,320}@[^<>\s@]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
                    r"\[[^\]\n]{1,64}\] : ([^\n]{0,2000}?)[ ]{1,4}in (RCPT TO|MAIL FROM|DATA)\b")
 _COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "DATA": "DATA"}
+#: SendGrid's notice opens with the sentence; further down it would be quoted text.
+_OPENING = 2000
 
 
 def detect(msg: Message) -> Detection | None:
     text = msg.text
-    if _MARK not in text or not msg.dsn_recipients:
+    if text.find(_MARK, 0, _OPENING) == -1 or not msg.dsn_recipients:
         return None
     said = {normalise(m.group(1)).lower(): m for m in _LINE.finditer(text)}
     multi = len(msg.dsn_recipients) > 1

@@ -24,6 +24,8 @@ NAME = "yahoo"
 
 _LEAD = "Sorry, we were unable to deliver your message to the following address"
 _END = "--- Below this line is a copy of the message."
+#: The sentence opens the NDR; further down it would be quoted text, not this format.
+_OPENING = 2000
 _SAID = "Remote host said:"
 _TAG = re.compile(r"\[(RCPT_TO|MAIL_FROM|DATA|CONNECT|EHLO|HELO|BDAT)\]")
 _TAG_COMMANDS = {"RCPT_TO": "RCPT", "MAIL_FROM": "MAIL", "DATA": "DATA", "BDAT": "DATA",
@@ -33,7 +35,7 @@ _REPLY_COLON = re.compile(r"^([245]\d\d):\s")
 
 def detect(msg: Message) -> Detection | None:
     text = msg.text
-    start = text.find(_LEAD)
+    start = text.find(_LEAD, 0, _OPENING)
     if start == -1:
         return None
     body = text[start + len(_LEAD):].partition(_END)[0]
