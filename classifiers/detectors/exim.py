@@ -69,7 +69,11 @@ def detect(msg: Message) -> Detection | None:
     statuses = dsn_statuses(msg)
     action = "delayed" if delayed else "failed"
     found = Findings()
+    seen: set[tuple[str, str]] = set()
     for i, (who, details) in enumerate(entries):
+        if (who, details) in seen:  # the same entry again says nothing new
+            continue
+        seen.add((who, details))
         recipient = _recipient(who, details, failed, by_local, i)
         if recipient and found.wants(recipient):
             found.add(_finding(recipient, details, statuses.get(recipient.lower(), ""), action,

@@ -106,6 +106,7 @@ def read_transcript(section: str) -> _Transcript:
     host, command, argument = "", "CONN", ""
     pending: _Reply | None = None
     continuing = False
+    rcpt_args: dict[str, str] = {}  # ">>> RCPT To:<a>" line -> its address, read once
     for raw in section.split("\n"):
         line = raw.strip()
         if not line:
@@ -118,7 +119,12 @@ def read_transcript(section: str) -> _Transcript:
         if line.startswith(">>>"):
             said = line[3:].strip()
             command, continuing = command_name(said) or command, False
-            argument = (find_addresses(said)[:1] or [""])[0] if command == "RCPT" else ""
+            if command != "RCPT":
+                argument = ""
+            elif said not in rcpt_args:
+                argument = rcpt_args[said] = (find_addresses(said)[:1] or [""])[0]
+            else:
+                argument = rcpt_args[said]
             continue
         reply = _REPLY.match(line)
         if reply:

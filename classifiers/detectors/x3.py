@@ -34,8 +34,8 @@ def detect(msg: Message) -> Detection | None:
     if _MARKER not in text or not failed:
         return None
     listed, _, details = text[failed.end():].partition(_DETAILS)
-    recipients = dict.fromkeys(a for line in listed.split("\n") if line.strip().startswith("*")
-                               for a in find_addresses(line))
+    lines = dict.fromkeys(line for line in listed.split("\n") if line.strip().startswith("*"))
+    recipients = dict.fromkeys(a for line in lines for a in find_addresses(line))
     smtp = _SMTP.search(details)
     diagnostic = smtp.group(2).strip() if smtp else ""
     command = COMMANDS.get(smtp.group(1).lower(), "") if smtp else ""
