@@ -269,6 +269,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "mailbox exceeds allowed size",         # IMail
     )),
     (R.MESGTOOBIG, (
+        "サイズが大きすぎ",                   # Japanese: 添付ファイルのサイズが大きすぎます
         "exceeded maximum inbound message size",
         "max message size exceeded",
         "mail size limit exceeded",          # 1&1 / IONOS
@@ -299,6 +300,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "message exceeds maximum fixed size",
     )),
     (R.SUSPEND, (
+        "アカウントは停止",                   # Japanese: the account is suspended
+        "アカウントが停止",
         " is currently suspended",
         " temporary locked",
         "archived recipient",
@@ -356,6 +359,10 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "unable to relay recipient in non-accepted domain",  # Exchange Online 5.7.54
     )),
     (R.AUTHFAILURE, (
+        "spf認証",                            # Japanese (NFKC, lowercased): SPF認証に失敗
+        "dkim認証",
+        "dmarc認証",
+        "送信ドメイン認証",
         "//spf.pobox.com",
         "bad spf records for",
         "dmarc policy",
@@ -717,6 +724,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "ユーザーが存在しません",
     )),
     (R.FILTERED, (
+        "受信者の設定により",                 # Japanese: refused by the recipient's settings
         "because the recipient is only accepting mail from specific email addresses",
         "bounced address",
         "due to extended inactivity new mail is not currently being accepted for this mailbox",
@@ -787,6 +795,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "illegal host/domain name found",       # Oracle Messaging Server
     )),
     (R.SPEEDING, (
+        "送信数が制限を超え",                 # Japanese: sending count over the limit
         "sent too many messages",            # LINE WORKS: 452 4.7.1
         "rcpt address is temporarily blocked",  # LINE WORKS: 421 4.3.2
         "please try again slower",
@@ -801,6 +810,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "sender frequency limited",             # Tencent
     )),
     (R.TOOMANYCONN, (
+        "宛先が多すぎ",                       # Japanese: too many recipients
+        "受信者が多すぎ",
         "too many concurrent connection",    # LINE WORKS: 421 4.3.2
         "multiple destination domains per transaction",  # LINE WORKS: 451 4.3.0
         "all available ips are at maximum connection limit",
@@ -819,6 +830,7 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "too many connections from your",
     )),
     (R.BLOCKED, (
+        "ブラックリスト",                     # Japanese: the sending IP is blacklisted
         "ip blocked by administrator",       # LINE WORKS: 550 5.7.1
         "your ip blocked from this server",  # LINE WORKS: 421 4.3.2
         "access denied (sender blacklisted)",
@@ -1035,6 +1047,8 @@ PHRASES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "server did not respond",
     )),
     (R.NETWORKERROR, (
+        "サーバーに接続できません",           # Japanese: could not connect to the server
+        "サーバに接続できません",
         "could not connect and send the mail to",
         "dns error:",                           # Gmail: DNS Error: ... lookup of x responded with
         "dns records for the destination computer could not be found",
