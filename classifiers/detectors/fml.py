@@ -15,6 +15,10 @@ from .smtptext import claim, finding, unique
 
 NAME = "fml"
 
+#: The Subject of fml's notices.
+TITLES = ("are not member", "not member article from", "reject mail ", "spam mail from a spammer",
+          "fml system error message", "loop alert:", "loop back warning:", "unix from loop",
+          "security alert")
 #: Words of fml's notices -> the reason they state.
 CAUSES: tuple[tuple[str, Reason], ...] = (
     ("duplicated message-id", Reason.SYSTEMERROR),
@@ -34,7 +38,12 @@ CAUSES: tuple[tuple[str, Reason], ...] = (
 def detect(msg: Message) -> Detection | None:
     if "fml" not in msg.headers.get("x-mlserver").lower():
         return None
-    words = f"{msg.subject}\n{msg.text}".lower()
+    # fml titles its notices; an ordinary list post (same header) merely quoting the words
+    # in its body is not one.
+    subject = msg.subject.lower()
+    if not any(title in subject for title in TITLES):
+        return None
+    words = f"{subject}\n{msg.text.lower()}"
     reason = next((r for phrase, r in CAUSES if phrase in words), None)
     if reason is None:
         return None
