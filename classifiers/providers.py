@@ -55,6 +55,9 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (GOOGLE, "", "receiving mail at a rate that prevents", R.SPEEDING),
     (GOOGLE, "", "daily user sending quota exceeded", R.SPEEDING),
     (GOOGLE, "5.7.0", "tls", R.FAILEDSTARTTLS),
+    (GOOGLE, "", "rate limited because it is unauthenticated", R.AUTHFAILURE),  # 4.7.26
+    (GOOGLE, "", "spf record of the sender's domain has a syntax error", R.AUTHFAILURE),  # 4.7.24
+    (GOOGLE, "", "timeout - closing connection", R.EXPIRED),       # 451 4.4.2
     # Yahoo: senders.yahooinc.com/smtp-error-codes
     (YAHOO, "", "[ts01]", R.BLOCKED),
     (YAHOO, "", "[ts02]", R.BLOCKED),

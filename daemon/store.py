@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import classifiers
 from classifiers import Kind, Report
+from classifiers import Outcome as ReportOutcome
 
 from . import policy
 from .addresses import normalize_address
@@ -166,14 +167,16 @@ def _apply_verdict(message: Message, verdict: Classified, now: datetime) -> None
 
 
 def _outcome_rows(report: Report, now: datetime) -> Iterable[Outcome]:
-    """One row per distinct recipient (the first outcome for a recipient wins)."""
-    seen: set[str] = set()
+    """One row per distinct recipient; when a recipient is listed twice the graver outcome
+    wins (hard over failed over anything else), the first among equals."""
+    best: dict[str, tuple[tuple[bool, bool], str | None, ReportOutcome]] = {}
     for o in report.outcomes:
         address = normalize_address(o.recipient)
         recipient = address or clean(o.recipient.strip(), 320)
-        if recipient in seen:
-            continue
-        seen.add(recipient)
+        rank = (o.hard, o.action.strip().lower() == "failed")
+        if recipient not in best or rank > best[recipient][0]:
+            best[recipient] = (rank, address, o)
+    for recipient, (_, address, o) in best.items():
         yield Outcome(recipient=recipient, valid=address is not None, reason=clean(str(o.reason), 32),
                       hard=o.hard, action=clean(o.action), status=clean(o.status),
                       reply_code=clean(o.reply_code), diagnostic=clean(o.diagnostic),

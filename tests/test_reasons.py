@@ -298,6 +298,9 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     # providers' stock wording
     ("552 5.2.2 The email account that you tried to reach is over quota.", "5.2.2", "552", "RCPT", "gmail-smtp-in.l.google.com", R.MAILBOXFULL),
     ("421 4.7.0 Our system has detected an unusual rate of unsolicited mail originating from your IP address.", "4.7.0", "421", "DATA", "gmail-smtp-in.l.google.com", R.BLOCKED),
+    ("421-4.7.26 This mail has been rate limited because it is unauthenticated. Gmail requires all senders to authenticate", "4.7.26", "421", "DATA", "gmail-smtp-in.l.google.com", R.AUTHFAILURE),
+    ("451-4.7.24 The SPF record of the sender's domain has a syntax error.", "4.7.24", "451", "MAIL", "gmail-smtp-in.l.google.com", R.AUTHFAILURE),
+    ("451-4.4.2 Timeout - closing connection.", "4.4.2", "451", "DATA", "gmail-smtp-in.l.google.com", R.EXPIRED),
     ("550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).", "5.7.1", "550", "RCPT", "hotmail-com.olc.protection.outlook.com", R.BLOCKED),
     ("554 delivery error: dd Sorry your message to a@yahoo.com cannot be delivered. This mailbox is disabled (554.30).", "", "554", "DATA", "mta5.am0.yahoodns.net", R.SUSPEND),
     ("552 1 Requested mail action aborted, mailbox not found", "", "552", "RCPT", "mta7.am0.yahoodns.net", R.USERUNKNOWN),

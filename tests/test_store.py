@@ -160,13 +160,15 @@ def test_disposition_by_kind(engine, kind, disposition):
 
 
 def test_duplicate_recipients_and_malformed_addresses(engine):
-    rep = report(Kind.BOUNCE, hard("dead@example.org"), hard("DEAD@example.org"),
-                 hard("not an address"), hard("nobody@"))
+    rep = report(Kind.BOUNCE, outcome("dead@example.org", Reason.USERUNKNOWN, action="delayed"),
+                 hard("DEAD@example.org"), hard("dead@example.org"), hard("not an address"),
+                 hard("nobody@"))
     with session_scope(engine) as s:
         rec = record(s, 1, raw_message(1), rep)
         assert rec.outcomes == 3 and rec.suppressed == ("dead@example.org",)
-        rows = s.execute(select(Outcome.recipient, Outcome.valid).order_by(Outcome.id)).all()
-        assert rows == [("dead@example.org", True), ("not an address", False), ("nobody@", False)]
+        rows = s.execute(select(Outcome.recipient, Outcome.valid, Outcome.hard).order_by(Outcome.id)).all()
+        assert rows == [("dead@example.org", True, True), ("not an address", False, True),
+                        ("nobody@", False, True)]
         assert s.scalars(select(Address.address)).all() == ["dead@example.org"]
 
 
