@@ -51,7 +51,7 @@ def test_nec_characters_reach_the_detector() -> None:
 
 
 @pytest.mark.parametrize("remote,host", [
-    ("dns; lsean.ezweb.ne.jp. (27.85.176.228, the server for the domain ezweb.ne.jp.)",
+    ("dns; lsean.ezweb.ne.jp. (192.0.2.228, the server for the domain ezweb.ne.jp.)",
      "lsean.ezweb.ne.jp"),
     ("mfsmax.docomo.ne.jp", "mfsmax.docomo.ne.jp"),
     ("dns;lsean.ezweb.ne.jp (TCP|192.0.2.1|19454|192.0.2.2|25) (au mail)", "lsean.ezweb.ne.jp"),
