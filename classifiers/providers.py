@@ -64,6 +64,8 @@ PROVIDER_ROWS: tuple[tuple[tuple[str, ...], str, str, Reason], ...] = (
     (YAHOO, "", "[ts03]", R.BLOCKED),
     (YAHOO, "", "[tss04]", R.REJECTED),             # deferred: volume or complaints, sender-side
     (YAHOO, "", "[tss09]", R.REJECTED),
+    (YAHOO, "", "[tss11]", R.BLOCKED),          # excessive unknown recipients: open relay?
+    (YAHOO, "", "unresolvable rfc.5321 from domain", R.REJECTED),
     (YAHOO, "", "[bl21]", R.BLOCKED),
     (YAHOO, "", "[bl23]", R.BLOCKED),
     (YAHOO, "", "user doesn't have a", R.USERUNKNOWN),

@@ -362,6 +362,8 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("550-5.7.1 Our system has detected that this message is likely unsolicited mail", "5.7.1", "550", "DATA", "gmail-smtp-in.l.google.com", R.SPAMDETECTED),
     ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints", "4.7.0", "421", "MAIL", "mx.example.org", R.BLOCKED),
     ("421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred", "4.7.0", "421", "", "mta7.am0.yahoodns.net", R.REJECTED),
+    ("421 4.7.1 [TSS11] Excessive unknown recipients - possible Open Relay", "4.7.1", "421", "RCPT", "mta7.am0.yahoodns.net", R.BLOCKED),
+    ("451 Message temporarily deferred due to unresolvable RFC.5321 from domain", "", "451", "MAIL", "mta7.am0.yahoodns.net", R.REJECTED),
     ("554 delivery error: dd This user doesn't have a yahoo.com account", "", "554", "", "mta5.am0.yahoodns.net", R.USERUNKNOWN),
     ("550 5.5.0 Requested action not taken: mailbox unavailable", "5.5.0", "550", "RCPT", "hotmail.com", R.USERUNKNOWN),
     ("550 5.7.606 Access denied, banned sending IP", "5.7.606", "550", "", "outlook-com.olc.protection.outlook.com", R.BLOCKED),
