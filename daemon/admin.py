@@ -441,11 +441,10 @@ def _reclassify(args: argparse.Namespace, config: Config, engine: Engine, out: T
 # --- db ----------------------------------------------------------------------------------
 
 def _db(args: argparse.Namespace, config: Config, engine: Engine, out: TextIO) -> int:
-    from sqlalchemy.engine import make_url
-
+    from .config import redact_url
     from .db import current_revision
 
-    where = make_url(config.database.url).render_as_string(hide_password=True)
+    where = redact_url(config.database.url)
     if args.action == "upgrade":
         upgrade(config.database.url)
     out.write(f"{where}: schema revision {current_revision(engine) or 'none (empty database)'}\n")

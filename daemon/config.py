@@ -8,6 +8,7 @@ environment variable or a file (systemd credentials) when the connection needs o
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import typing
 from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
@@ -39,7 +40,18 @@ class DatabaseConfig:
     url: str = "sqlite:///bouncewatch.sqlite3"
 
     def __post_init__(self) -> None:
-        _require("://" in self.url, "url", f"not a database URL: {self.url!r}")
+        _require("://" in self.url, "url", f"not a database URL: {redact_url(self.url)!r}")
+
+    def __repr__(self) -> str:
+        return f"DatabaseConfig(url={redact_url(self.url)!r})"
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    return _URL_PASSWORD.sub(r"\1***\2", url)
+
+
+_URL_PASSWORD = re.compile(r"^([^:/?#]+://[^:/?#@]*:)[^@/?#]*(@)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,5 +335,5 @@ def resolve_password(account: AccountConfig) -> str:
 __all__ = [
     "AccountConfig", "Config", "ConfigError", "DatabaseConfig", "ExportConfig", "LimitsConfig",
     "LoggingConfig", "PolicyConfig", "find_config", "load_config", "parse_config",
-    "resolve_password", "resolve_sqlite_url",
+    "redact_url", "resolve_password", "resolve_sqlite_url",
 ]

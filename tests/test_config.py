@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import (
-    AccountConfig, Config, ConfigError, load_config, parse_config, resolve_password,
+    AccountConfig, Config, ConfigError, load_config, parse_config, redact_url, resolve_password,
     resolve_sqlite_url,
 )
 
@@ -189,3 +189,11 @@ def test_config_is_frozen():
 def test_mailbox_names_must_fit_the_database():
     assert "accounts[0].folders: account name and folder name together" in error_of(
         {"accounts": [account(folders=["x" * 600])]})
+
+
+def test_a_database_password_never_shows_in_reprs():
+    config = parse_config({"database": {"url": "postgresql://bw:pa55w0rd@db.example/bw"}}, Path("/"))
+    assert config.database.url == "postgresql://bw:pa55w0rd@db.example/bw"
+    assert "pa55w0rd" not in repr(config)
+    assert "postgresql://bw:***@db.example/bw" in repr(config.database)
+    assert redact_url("sqlite:////var/lib/bw.sqlite3") == "sqlite:////var/lib/bw.sqlite3"
