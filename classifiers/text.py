@@ -36,7 +36,7 @@ def codec_for(charset: str | None) -> str:
         return _ALIASES[label]
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, UnicodeError):  # unknown, or 8-bit junk in the label
         return ""
 
 

@@ -107,3 +107,9 @@ def test_garbage_headers_become_body():
     msg = parse(b"this is not a header line\nSubject: no\n\nbody")
     assert msg.subject == ""
     assert msg.text.startswith("this is not a header line")
+
+
+def test_eight_bit_junk_in_a_charset_label_is_ignored():
+    """A label codecs cannot even encode (raw 8-bit bytes) must not stop decoding."""
+    raw = b'Subject: x\nContent-Type: text/plain; charset="\xc9x"\n\ncaf\xc3\xa9\n'
+    assert "café" in parse(raw).text
