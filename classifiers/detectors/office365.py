@@ -45,7 +45,6 @@ _EXCHANGE_CODES: tuple[tuple[str, Reason], ...] = (
     ("resolver.adr.recipientnotfound", Reason.USERUNKNOWN),
     ("resolver.adr.recipnotfound", Reason.USERUNKNOWN),
     ("resolver.adr.exrecipnotfound", Reason.USERUNKNOWN),
-    ("resolver.rst.recipsizelimit", Reason.MESGTOOBIG),
 )
 
 
