@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .addresses import allow_matches, normalize_address
 from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config, redact_url
 from .db import make_engine, session_scope, upgrade
 from .models import (
     Address, AddressAction, AddressState, Location, MailboxState, ManualAction, Message, Outcome,
@@ -79,7 +79,7 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     out = out or sys.stdout
     name = args._name
@@ -95,6 +95,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             engine.dispose()
     except _DatabaseUnavailable as exc:
         return _fail(name, str(exc), EXIT_UNAVAILABLE)
+    except ArgumentError:   # its message would repeat the URL, password and all
+        return _fail(name, f"database.url {redact_url(config.database.url)!r}: not a usable "
+                     "database URL", EXIT_CONFIG)
     except SQLAlchemyError as exc:
         return _fail(name, f"database: {_first_line(getattr(exc, 'orig', None) or exc)}", EXIT_UNAVAILABLE)
     except CommandError as exc:
@@ -441,7 +444,6 @@ def _reclassify(args: argparse.Namespace, config: Config, engine: Engine, out: T
 # --- db ----------------------------------------------------------------------------------
 
 def _db(args: argparse.Namespace, config: Config, engine: Engine, out: TextIO) -> int:
-    from .config import redact_url
     from .db import current_revision
 
     where = redact_url(config.database.url)

@@ -222,3 +222,11 @@ def test_reclassify_command_runs_the_real_matcher_over_stored_messages(capsys, c
     eng.dispose()
     assert suppressed == {a.lower() for a in expected}
     assert kinds != {"not-bounce"}
+
+
+def test_a_bad_database_url_is_a_config_error_without_the_password(capsys, tmp_path):
+    conf = tmp_path / "bw.toml"
+    conf.write_text('[database]\nurl = "nosuchdb://bw:pa55w0rd@host/db"\n')
+    code, _, err = cli(capsys, conf, "status")
+    assert code == EXIT_CONFIG and "pa55w0rd" not in err
+    assert "database.url 'nosuchdb://bw:***@host/db': not a usable database URL" in err
