@@ -17,7 +17,7 @@ from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import claim, command_name, dsn_blocks, finding, first_word, unique
+from .smtptext import claim, command_name, dsn_blocks, finding, first_word, join_reply, unique
 
 NAME = "sendmail"
 
@@ -36,7 +36,6 @@ _HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}
                            r"\([a-z]{1,20}\)\.\.\. ")
 _RECENT = 50
 _BARE = re.compile(r"^[245][0-9][0-9][ -]")
-_STATUS_PREFIX = re.compile(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ")
 
 
 class _Reply:
@@ -49,7 +48,7 @@ class _Reply:
 
     @property
     def text(self) -> str:
-        return " ".join(self.lines)
+        return join_reply(self.lines)
 
 
 class _Transcript:
@@ -129,10 +128,9 @@ def read_transcript(section: str) -> _Transcript:
         reply = _REPLY.match(line)
         if reply:
             if continuing and out.replies:
-                out.replies[-1].lines.append(_STATUS_PREFIX.sub("", reply.group(4).strip(), 1))
+                out.replies[-1].lines.append(line[3:].strip())
             elif reply.group(2) in "45" and command != "QUIT":
-                first = f"{reply.group(1)} {reply.group(4).strip()}"
-                pending = _Reply(host, command, argument, [first])
+                pending = _Reply(host, command, argument, [line[3:].strip()])
                 out.replies.append(pending)
                 if argument:
                     out.to_rcpt.setdefault(argument.lower(), pending)
