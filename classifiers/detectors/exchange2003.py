@@ -22,7 +22,7 @@ from ..address import normalise
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection, Finding
-from .smtptext import Findings, claim, finding
+from .smtptext import Findings, claim, dsn_statuses, finding
 
 NAME = "exchange2003"
 
@@ -48,6 +48,7 @@ def detect(msg: Message) -> Detection | None:
     head = next((text.find(h) + len(h) for h in _LIST_HEADS if h in text), -1)
     if head < 0 or "MSEXCH:" not in text and not msg.subject.startswith("Undeliverable"):
         return None
+    statuses = dsn_statuses(msg)
     found = Findings()
     lines: list[str] = []
     recipient = ""
@@ -55,17 +56,17 @@ def detect(msg: Message) -> Detection | None:
         entry = _ENTRY.match(line)
         if entry or (recipient and not line.strip() and lines):
             if recipient and found.wants(recipient):
-                found.add(_finding(recipient, lines))
+                found.add(_finding(recipient, lines, statuses.get(recipient.lower(), "")))
             recipient, lines = (entry.group(1) if entry else ""), []
         elif recipient and line.strip():
             lines.append(line.strip())
     return claim(Kind.BOUNCE, found.all())
 
 
-def _finding(recipient: str, lines: list[str]) -> Finding:
+def _finding(recipient: str, lines: list[str], status: str) -> Finding:
     # "The MTS-ID of the original message is: c=jp;a= ;p=x\n;l=X" is bookkeeping, not a cause.
     words = [w for w in lines if not w.startswith(("The MTS-ID", ";"))]
     diagnostic = " ".join(words)
     code = _CODE.search(diagnostic)
-    return finding(normalise(recipient) or recipient, diagnostic,
+    return finding(normalise(recipient) or recipient, diagnostic, status=status,
                    reason=MSEXCH_CODES.get(code.group(1)) if code else None)
