@@ -150,8 +150,8 @@ def _split_recipients(rest: str) -> tuple[list[str], str]:
         stripped = line.strip()
         if not stripped:
             continue
-        address = normalise(stripped)
-        if address and " " not in stripped:
+        address = normalise(stripped.split()[0])  # "a@b" or "a@b (Name)"
+        if address:
             recipients.append(address)
             if len(recipients) >= MAX_FINDINGS:
                 return recipients, ""
