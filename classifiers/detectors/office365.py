@@ -12,6 +12,9 @@ the generic decoder cannot read:
   there is no Remote-MTA; the host that said it is the "Generating server" / "DSN generated
   by" of the card, so Microsoft's provider rows apply to it.
 
+Without a delivery-status part, the card is read as on-premises Exchange's (``exchange2007``)
+and unwrapped the same way.
+
 Exchange Online NDRs carry ``X-MS-Exchange-Message-Is-Ndr`` and come from outlook.com /
 hotmail.com / *.onmicrosoft.com, or name Office 365 or a Microsoft generating server in the
 card. (``X-MS-Exchange-CrossTenant-*`` alone proves nothing: Exchange Online stamps every
@@ -26,6 +29,7 @@ from dataclasses import replace
 from ..message import Message
 from ..model import Reason
 from ..smtp import reply_code_in, status_in
+from . import exchange2007
 from .base import Detection, Finding
 from .rfc3464 import finding, kind_of
 
@@ -49,14 +53,18 @@ _EXCHANGE_CODES: tuple[tuple[str, Reason], ...] = (
 
 
 def detect(msg: Message) -> Detection | None:
-    headers = msg.headers
-    if _NDR not in headers or not msg.dsn_recipients:
+    if _NDR not in msg.headers:
         return None
     generator = _GENERATOR.search(msg.text)
     host = generator.group(1).lower() if generator else ""
     if not (_online_sender(msg.sender) or host.endswith(_MICROSOFT_HOSTS)
             or any(mark in msg.text for mark in _CARD_MARKS)):
         return None
+    if not msg.dsn_recipients:  # the card alone: Exchange's card reader, then unwrap
+        card = exchange2007.detect(msg)
+        if card is None:
+            return None
+        return replace(card, findings=tuple(_unwrapped(f, host) for f in card.findings))
     multi = len(msg.dsn_recipients) > 1
     findings = tuple(_unwrapped(finding(block, msg.text, multi), host)
                      for block in msg.dsn_recipients)
@@ -69,7 +77,8 @@ def _online_sender(sender: str) -> bool:
 
 
 def _unwrapped(found: Finding, host: str) -> Finding:
-    """The remote's own reply out of Exchange's wrapper; the card's server as the host."""
+    """The remote's own reply out of Exchange's wrapper; the card's server as the host when
+    Exchange refused by itself (a relayed reply came from the recipient's server)."""
     diagnostic, status, reply_code, command = found.diagnostic, found.status, "", found.command
     wrapper, sep, remote = diagnostic.rpartition(_RELAYED)
     if sep and remote.strip():
@@ -82,4 +91,4 @@ def _unwrapped(found: Finding, host: str) -> Finding:
     reason = next((r for code, r in _EXCHANGE_CODES if code in lowered), found.reason)
     return replace(found, diagnostic=diagnostic, status=status,
                    reply_code=reply_code or found.reply_code, command=command,
-                   remote_mta=found.remote_mta or host, reason=reason)
+                   remote_mta=found.remote_mta or ("" if sep else host), reason=reason)
