@@ -97,7 +97,7 @@ def to_outcome(finding: Finding, kind: Kind, verp: str = "") -> Outcome | None:
     status = best_status(finding.status, diagnostic)
     reply_code = best_reply_code(finding.reply_code, diagnostic, status)
     command = finding.command.upper() or command_in(diagnostic)
-    action = finding.action.lower()
+    action = finding.action.lower() or ("delayed" if kind is Kind.DELAY else "")
     host = host_name(finding.remote_mta) or recipient.rpartition("@")[2]
     if action in _SUCCESS_ACTIONS:
         reason = Reason.DELIVERED
