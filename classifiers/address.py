@@ -30,6 +30,8 @@ def normalise(value: str) -> str:
     punctuation; lowercases and IDNA-encodes the domain; keeps the local part's case.
     """
     value = value.strip()
+    if "@" not in value:
+        return ""
     if ";" in value and value.split(";", 1)[0].strip().lower() in ("rfc822", "utf-8", "x400", "unknown"):
         value = value.split(";", 1)[1]
     if "<" in value:  # "Display Name" <user@example.com>: the part in brackets
@@ -53,7 +55,7 @@ def normalise(value: str) -> str:
         except UnicodeError:
             return ""
     if (not _VALID_DOMAIN.fullmatch(domain) or not local.isprintable()
-            or any(c.isspace() for c in local) and not local.startswith('"')):
+            or not local.startswith('"') and len(local.split(None, 1)) != 1):
         return ""
     return f"{local}@{domain}"
 
