@@ -8,6 +8,8 @@ import re
 # non-ASCII class would also cost ~10 ms to compile at every start-up.
 _ADDRESS = re.compile(r'(?:"[^"\n]{1,64}"|[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]{1,64})@'
                       r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})")
+#: RFC 3464 address types that prefix a DSN's recipient fields ("rfc822; user@example.com").
+_ADDRESS_TYPES = ("rfc822", "utf-8", "x400", "unknown")
 _STRIP = " \t\r\n<>()[]{}',;:"
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _VALID_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -32,7 +34,7 @@ def normalise(value: str) -> str:
     value = value.strip()
     if "@" not in value:
         return ""
-    if ";" in value and value.split(";", 1)[0].strip().lower() in ("rfc822", "utf-8", "x400", "unknown"):
+    if ";" in value and value.split(";", 1)[0].strip().lower() in _ADDRESS_TYPES:
         value = value.split(";", 1)[1]
     if "<" in value:  # "Display Name" <user@example.com>: the part in brackets
         value = value[value.rindex("<") + 1:].split(">", 1)[0]

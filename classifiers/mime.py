@@ -191,8 +191,8 @@ def parse_entity(data: bytes, depth: int = 0) -> Entity:
         if bodies is None:
             node.defects.append("boundary not found")
             continue
-        node.children = [_entity(body, default="message/rfc822" if node.content_type == "multipart/digest" else "text/plain")
-                         for body in bodies]
+        default = "message/rfc822" if node.content_type == "multipart/digest" else "text/plain"
+        node.children = [_entity(body, default=default) for body in bodies]
         stack.extend((child, level + 1) for child in node.children)
     return root
 

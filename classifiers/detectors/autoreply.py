@@ -27,7 +27,8 @@ _SUBJECTS = (
     "réponse automatique", "reponse automatique", "absence", "risposta automatica",
     "fuori sede", "fuori ufficio", "respuesta automática", "respuesta automatica",
     "fuera de la oficina", "ausente", "ausência", "resposta automática", "niet aanwezig",
-    "frånvaro", "fravær", "poissa", "nieobecność", "automatisch antwoord", "afwezig", "automatisk svar",
+    "frånvaro", "fravær", "poissa", "nieobecność", "automatisch antwoord", "afwezig",
+    "automatisk svar",
     "autosvar", "automaattinen vastaus", "odpowiedź automatyczna", "automatická odpověď",
     "автоответ", "自動応答", "自動返信", "自動返答", "不在", "休暇", "自动回复", "자동 응답",
 )
