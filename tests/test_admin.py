@@ -154,6 +154,9 @@ def test_status_text_and_json(capsys, conf):
     assert "1 failures in a row" in out and "login failed" in out
     assert "lists/Junk\n  cursor         never polled" in out
     assert "suppressed: 1 (userunknown 1)" in out
+    conf.write_text(conf.read_text().replace('folders = ["INBOX", "Junk"]', 'folders = ["Junk"]'))
+    code, out, _ = cli(capsys, conf, "status")
+    assert "lists/INBOX  (no longer configured)\n" in out and out.index("lists/Junk") < out.index("lists/INBOX")
 
 
 def test_export_command(capsys, conf, tmp_path):

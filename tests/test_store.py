@@ -321,3 +321,11 @@ def test_reclassify_requeues_mail_left_in_place_when_it_turns_out_to_be_a_bounce
     with session_scope(engine) as s:
         assert pending_moves(s, BOX, 7) == [(1, Disposition.PROCESSED)]
         assert pending_moves(s, mailbox_key("other", "INBOX"), 7) == []
+
+
+def test_the_size_limit_is_inclusive(engine):
+    cfg = Config(limits=LimitsConfig(max_message_bytes=1024))
+    at_limit = raw_message(1).ljust(1024, b"x")
+    with session_scope(engine) as s:
+        assert record(s, 1, at_limit, report(Kind.BOUNCE), cfg=cfg).kind == "bounce"
+        assert record(s, 2, at_limit + b"x", report(Kind.BOUNCE), cfg=cfg).kind == "oversized"
