@@ -17,13 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from .addresses import allow_matches, normalize_address
 from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
 from .config import Config, ConfigError, load_config, redact_url
 from .db import make_engine, session_scope, upgrade
+from .export import iso_utc, write_exports
 from .models import (
     Address, AddressAction, AddressState, Location, MailboxState, ManualAction, Message, Outcome,
 )
@@ -141,7 +142,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return iso_utc(value) or None
 
 
 def format_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -154,8 +155,6 @@ def format_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> st
 # --- export ------------------------------------------------------------------------------
 
 def _export(args: argparse.Namespace, config: Config, engine: Engine, out: TextIO) -> int:
-    from .export import write_exports
-
     if args.output_dir:
         config = replace(config, export=replace(config.export, directory=str(Path(args.output_dir).resolve())))
     for path in write_exports(engine, config):
@@ -382,6 +381,7 @@ class ReclassifySummary:
 
 
 RECLASSIFY_BATCH = 200
+RECLASSIFY_BYTES = 64 * 1024 * 1024
 
 
 def reclassify(engine: Engine, config: Config, *, kinds: Sequence[str] = (),
@@ -401,8 +401,7 @@ def reclassify(engine: Engine, config: Config, *, kinds: Sequence[str] = (),
     last_id = 0
     while True:
         with session_scope(engine) as session:
-            ids = session.scalars(selected.where(Message.id > last_id).order_by(Message.id)
-                                  .limit(RECLASSIFY_BATCH)).all()
+            ids = _next_batch(session, selected.where(Message.id > last_id))
             if not ids:
                 break
             batch = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)).all()
@@ -420,6 +419,23 @@ def reclassify(engine: Engine, config: Config, *, kinds: Sequence[str] = (),
     with Session(engine) as session:
         after = _suppressed_count(session)
     return ReclassifySummary(done, changed, touched_total, before, after, tuple(newly))
+
+
+def _next_batch(session: Session, selected: Select[Any]) -> list[int]:
+    """The next message ids: at most RECLASSIFY_BATCH messages or RECLASSIFY_BYTES of raw
+    bytes (but at least one message), so that memory stays bounded."""
+    ids: list[int] = []
+    size = 0
+    rows = session.execute(
+        select(Message.id, Message.size).where(Message.id.in_(selected.order_by(Message.id)
+                                                              .limit(RECLASSIFY_BATCH).scalar_subquery()))
+        .order_by(Message.id))
+    for pk, n in rows:
+        if ids and size + n > RECLASSIFY_BYTES:
+            break
+        ids.append(pk)
+        size += n
+    return ids
 
 
 def _suppressed_count(session: Session) -> int:

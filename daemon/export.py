@@ -37,7 +37,8 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def _iso(value: datetime | None) -> str:
+def iso_utc(value: datetime | None) -> str:
+    """``2026-01-05T09:00:00Z``; "" for no time."""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
@@ -53,7 +54,7 @@ def suppression_rows(session: Session, allow: tuple[str, ...] = ()) -> Iterator[
         if allow_matches(record["address"], allow):
             continue
         for key in ("first_seen", "last_seen", "suppressed_at"):
-            record[key] = _iso(record[key])
+            record[key] = iso_utc(record[key])
         yield record
 
 
@@ -86,7 +87,7 @@ class _JsonOut:
 
     def __init__(self, fh: IO[str], now: datetime) -> None:
         self.fh, self.count = fh, 0
-        fh.write('{"generated_at": %s, "suppressions": [' % json.dumps(_iso(now)))
+        fh.write('{"generated_at": %s, "suppressions": [' % json.dumps(iso_utc(now)))
 
     def row(self, record: dict[str, Any]) -> None:
         self.fh.write(("\n  " if self.count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False))

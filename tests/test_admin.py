@@ -199,6 +199,21 @@ def test_reclassify_replaces_outcomes_and_keeps_manual_decisions(capsys, conf):
     eng.dispose()
 
 
+def test_reclassify_batches_are_bounded_by_bytes(capsys, conf, monkeypatch):
+    import daemon.admin
+
+    cli(capsys, conf, "db", "upgrade")
+    for uid in (1, 2, 3):
+        record(conf, uid, report(Kind.NOT_BOUNCE))
+    monkeypatch.setattr(daemon.admin, "RECLASSIFY_BYTES", 1)   # every message is "big"
+    seen: list[tuple[int, int]] = []
+    eng = engine_for(conf)
+    summary = reclassify(eng, load_config(conf), classify=fixed(report(Kind.NOT_BOUNCE)),
+                         progress=lambda done, total: seen.append((done, total)))
+    eng.dispose()
+    assert summary.messages == 3 and seen == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_reclassify_command_runs_the_real_matcher_over_stored_messages(capsys, conf):
     """Store the shipped samples as if no matcher existed, then let the real one run."""
     samples = sorted(SAMPLES.glob("*.eml"))
