@@ -21,6 +21,19 @@ _ORIGINAL_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-he
                              "message/rfc822-headers", "message/global-headers",
                              "message/partial"})
 _MEDIA_TYPES = ("image/", "audio/", "video/", "font/")
+#: Where an NDR's prose ends and a copy of the original begins: its marker line, or the copy's
+#: first "Received: from" line.
+_INLINE_ORIGINAL = re.compile(
+    r"below this line is a copy of the message|original message follows|"
+    r"this is a copy of the message|included is a copy of the message|"
+    r"-{2,} ?original message ?-{2,}|original message headers|"
+    r"message header follows|copy of the original message|^received: ?from |"
+    r"元のメッセージ|以下、?元のメール|送信したメール", re.MULTILINE)  # on lowercased text
+_MARKER_WORDS = ("original", "copy of the message", "received:", "message header", "元のメ",
+                 "送信したメール")
+_ORIGINAL_FIELDS = frozenset({"from", "to", "subject", "message-id", "date", "received"})
+#: How far into the text an inline original is looked for.
+_SCAN_LIMIT = 64 * 1024
 #: Text kept per part: NDR prose is short; a 20 MB attachment is not read as prose.
 MAX_PART_TEXT = 2 * 1024 * 1024
 
@@ -117,9 +130,13 @@ def parse(raw: bytes) -> Message:
     root = mime.parse_entity(data)
     walker = _Walker()
     walker.walk(root)
+    text = walker.body_text()
+    if not walker.original_text:  # no attached original: perhaps one copied into the text
+        walker.original_text = inline_original(text)
+        walker.original_headers = parse_header_block(walker.original_text)
     return Message(
         headers=Headers(root.decoded_headers()),
-        text=walker.body_text(),
+        text=text,
         parts=tuple(walker.parts),
         dsn_fields=walker.dsn_fields,
         dsn_recipients=tuple(walker.dsn_recipients),
@@ -130,6 +147,38 @@ def parse(raw: bytes) -> Message:
         report_type=root.params.get("report-type", "").lower() if root.children else "",
         defects=tuple(walker.defects),
     )
+
+
+def split_inline_original(text: str) -> tuple[str, str]:
+    """(the NDR's own words, the copy of the original message it quotes in its text or "").
+
+    The copy starts after a line such as "--- Below this line is a copy of the message." or
+    "Original message follows", or at a "Received: from" line in the text.
+    """
+    head = text[:_SCAN_LIMIT]
+    lowered = head.lower()
+    if len(lowered) != len(head):  # a few characters change length when lowercased
+        lowered = head.encode("ascii", "replace").decode("ascii").lower()
+    # Every marker contains one of these words: find them in C, run the regex from there.
+    hits = [at for at in (lowered.find(word) for word in _MARKER_WORDS) if at != -1]
+    if not hits:
+        return text, ""
+    found = _INLINE_ORIGINAL.search(lowered, lowered.rfind("\n", 0, min(hits)) + 1)
+    if found is None:
+        return text, ""
+    if found.group(0)[:1] == "r":  # the copy's own header line
+        return text[:found.start()], text[found.start():]
+    line_end = text.find("\n", found.end())
+    return text[:found.start()], text[line_end + 1:] if line_end != -1 else ""
+
+
+def inline_original(text: str) -> str:
+    """The copy of the original in the text (from its header block on), or "" when there is
+    none, or what follows the marker does not start with header fields of a message."""
+    copy = split_inline_original(text)[1].lstrip(" \t\n-=")
+    head = copy[:copy.find("\n\n")] if "\n\n" in copy else copy
+    names = {name.lower() for name, _ in mime.text_fields(head[:_SCAN_LIMIT])}
+    return copy if len(names & _ORIGINAL_FIELDS) >= 2 else ""
 
 
 def parse_fields(text: str) -> list[Headers]:

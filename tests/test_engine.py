@@ -215,3 +215,18 @@ def test_the_classify_path_stays_light() -> None:
             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == []
+
+
+def test_an_original_copied_into_the_text_gives_the_metadata() -> None:
+    raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: failure notice\n\n"
+           b"<gone@example.com>:\n550 5.1.1 user unknown\n\n--- Below this line is a copy of the message.\n\n"
+           b"Return-Path: <news@example.org>\nMessage-ID: <m9@example.org>\nFrom: news@example.org\n"
+           b"To: gone@example.com\nSubject: Issue 9\n\nHello gone@example.com\n")
+    report = classify(raw)
+    assert (report.message_id, report.original_subject) == ("<m9@example.org>", "Issue 9")
+    assert [o.recipient for o in report.outcomes] == ["gone@example.com"]
+
+
+def test_prose_that_merely_mentions_the_original_is_not_a_copy() -> None:
+    msg = parse(b"Subject: x\n\nThe original message was received at noon.\nIt had no copy.\n")
+    assert (msg.original_text, len(msg.original_headers)) == ("", 0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..address import find_addresses
-from ..message import Message
+from ..message import Message, split_inline_original
 from ..model import Kind
 from .base import Detection, Finding
 from .rfc3464 import prose_about
@@ -35,13 +35,6 @@ _SUBJECT_WORDS = (
     "mail system error", "message failure",
     "配信エラー", "配送エラー", "未配達", "送信エラー", "配信不能", "エラーメール", "不達",
 )
-#: Where an NDR's prose ends and its inline copy of the original begins (lowercase).
-_ORIGINAL_MARKERS = re.compile(
-    r"below this line is a copy of the message|original message follows|"
-    r"this is a copy of the message|included is a copy of the message|"
-    r"-{2,} ?original message ?-{2,}|original message headers|the original message was|"
-    r"message header follows|copy of the original message|^received: ?from |^message-id: ?<|"
-    r"元のメッセージ|以下、?元のメール|送信したメール", re.MULTILINE)
 #: A line saying what went wrong: an SMTP reply or status code, or a failure word.
 _FAILURE_LINE = re.compile(
     r"(?<![\d.])[245]\d\d(?![\d.])|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}|unknown|not found|"
@@ -91,9 +84,7 @@ def looks_like_failure(msg: Message) -> bool:
 
 def own_prose(text: str) -> str:
     """The NDR's own words: the text before an inline copy of the original message."""
-    text = text[:_SCAN_LIMIT]
-    found = _ORIGINAL_MARKERS.search(text.lower())
-    return text[:found.start()] if found else text
+    return split_inline_original(text[:_SCAN_LIMIT])[0]
 
 
 def prose_recipients(msg: Message, prose: str) -> list[str]:
