@@ -3,9 +3,10 @@
 Also Microsoft's junk mail reports (JMRP), which return the message with the complaining
 address in its X-HmXmrOriginalRecipient field.
 
-The complaining address is Original-Rcpt-To (one field per address), else the To of the
-returned message, else sisimai's placeholder for "the report names no one", so complaint
-counts stay comparable with sisimai's. Kind COMPLAINT; the engine gives reason ``feedback``.
+The complaining address is Original-Rcpt-To (one field per address) or the older
+Removal-Recipient, else the To of the returned message, else sisimai's placeholder for "the
+report names no one", so complaint counts stay comparable with sisimai's. Kind COMPLAINT;
+the engine gives reason ``feedback``.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def detect(msg: Message) -> Detection | None:
         fields = _fields_in_prose(msg) or _microsoft_jmrp(msg)
         if fields is None:
             return None
-    recipients = [a for a in (normalise(v) for v in fields.get_all("original-rcpt-to")) if a]
+    recipients = [a for a in (normalise(v) for v in fields.get_all("original-rcpt-to")
+                              + fields.get_all("removal-recipient")) if a]
     if not recipients:
         recipients = find_addresses(msg.original_headers.get("to"))
     if not recipients:
