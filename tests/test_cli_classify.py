@@ -42,3 +42,19 @@ def test_classify_reads_a_maildir(tmp_path, capsys):
     assert main(["classify", "--jsonl", str(tmp_path)]) == 0
     files = [json.loads(line)["file"] for line in capsys.readouterr().out.splitlines()]
     assert sorted(files) == sorted([str(tmp_path / "new" / "1.eml"), str(tmp_path / "cur" / "2.eml")])
+
+
+def test_classify_jsonl_rows_carry_the_contract_keys(tmp_path, capsys):
+    from pathlib import Path
+    fixture = Path(__file__).parent / "fixtures" / "rfc" / "rfc3464-run-together.eml"
+    mbox = tmp_path / "box.mbox"
+    mbox.write_bytes(b"From MAILER-DAEMON  Thu Jul  2 12:05:05 2020\n" + fixture.read_bytes()
+                     + b"\nFrom bob@example.org Fri Jul  3 01:00:00 2020\n" + PLAIN)
+    assert main(["classify", "--jsonl", str(mbox)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["index"], r["recipient"], r["hard"]) for r in rows] == [
+        (0, "full@example.jp", False), (0, "unknown@example.jp", True), (1, None, False)]
+    for key in ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by"):
+        assert all(key in r for r in rows)
+    assert rows[1]["reason"] == "userunknown" and rows[1]["status"] == "5.1.1"
+    assert rows[2]["kind"] == "not-bounce"
