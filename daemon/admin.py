@@ -28,7 +28,7 @@ from .export import iso_utc, write_exports
 from .models import (
     Address, AddressAction, AddressState, Location, MailboxState, ManualAction, Message, Outcome,
 )
-from .policy import effect_of, recompute
+from .policy import all_addresses, effect_of, recompute
 from .store import Classify, mailbox_key, reclassify_message
 
 Handler = Callable[[argparse.Namespace, Config, Engine, TextIO], int]
@@ -61,6 +61,9 @@ def _manual_args(p: argparse.ArgumentParser) -> None:
 def _reclassify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", action="append", metavar="KIND",
                    help="only messages stored with this kind (repeatable), e.g. unparseable")
+    p.add_argument("--policy-only", action="store_true",
+                   help="do not re-run the matcher; only apply the current [policy] (allow-list, "
+                        "escalation, complaints) to every address")
     p.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
 
@@ -382,6 +385,7 @@ class ReclassifySummary:
 
 RECLASSIFY_BATCH = 200
 RECLASSIFY_BYTES = 64 * 1024 * 1024
+RECOMPUTE_BATCH = 2000
 
 
 def reclassify(engine: Engine, config: Config, *, kinds: Sequence[str] = (),
@@ -438,6 +442,23 @@ def _next_batch(session: Session, selected: Select[Any]) -> list[int]:
     return ids
 
 
+def recompute_all(engine: Engine, config: Config,
+                  progress: Callable[[int, int], None] | None = None) -> ReclassifySummary:
+    """Apply the current policy to every address (after ``[policy]`` changed), in batches."""
+    with Session(engine) as session:
+        addresses = all_addresses(session)
+        before = _suppressed_count(session)
+    newly: list[str] = []
+    for start in range(0, len(addresses), RECOMPUTE_BATCH):
+        with session_scope(engine) as session:
+            newly += recompute(session, addresses[start:start + RECOMPUTE_BATCH], config.policy)
+        if progress:
+            progress(min(start + RECOMPUTE_BATCH, len(addresses)), len(addresses))
+    with Session(engine) as session:
+        after = _suppressed_count(session)
+    return ReclassifySummary(0, 0, len(addresses), before, after, tuple(newly))
+
+
 def _suppressed_count(session: Session) -> int:
     return session.scalar(select(func.count(Address.id)).where(Address.state == AddressState.SUPPRESSED)) or 0
 
@@ -447,11 +468,15 @@ def _reclassify(args: argparse.Namespace, config: Config, engine: Engine, out: T
 
     bar = ProgressBar("reclassify", sys.stderr, sys.stderr.isatty() and not args.no_progress)
     try:
-        summary = reclassify(engine, config, kinds=args.kind or (), progress=bar)
+        if args.policy_only:
+            summary = recompute_all(engine, config, progress=bar)
+        else:
+            summary = reclassify(engine, config, kinds=args.kind or (), progress=bar)
     finally:
         bar.close()
-    out.write(f"reclassified {summary.messages} messages ({summary.changed_kind} changed kind); "
-              f"{summary.addresses} addresses recomputed\n"
+    if not args.policy_only:
+        out.write(f"reclassified {summary.messages} messages ({summary.changed_kind} changed kind); ")
+    out.write(f"{summary.addresses} addresses recomputed\n"
               f"suppressed: {summary.suppressed_before} before, {summary.suppressed_after} now "
               f"({len(summary.newly_suppressed)} newly suppressed)\n")
     return EXIT_OK

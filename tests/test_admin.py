@@ -248,3 +248,15 @@ def test_a_bad_database_url_is_a_config_error_without_the_password(capsys, tmp_p
     code, _, err = cli(capsys, conf, "status")
     assert code == EXIT_CONFIG and "pa55w0rd" not in err
     assert "database.url 'nosuchdb://bw:***@host/db': not a usable database URL" in err
+
+
+def test_policy_only_applies_a_changed_policy_to_every_address(capsys, conf):
+    cli(capsys, conf, "db", "upgrade")
+    record(conf, 1, report(Kind.BOUNCE, hard("boss@vip.example")))
+    cli(capsys, conf, "suppress", "manual@example.org")
+    assert state_of(conf, "boss@vip.example") == "active"            # allow-listed
+    conf.write_text(conf.read_text().replace('allow = ["*@vip.example"]', "allow = []"))
+    code, out, _ = cli(capsys, conf, "reclassify", "--policy-only")
+    assert code == 0 and out == "2 addresses recomputed\nsuppressed: 1 before, 2 now (1 newly suppressed)\n"
+    assert state_of(conf, "boss@vip.example") == "suppressed"
+    assert state_of(conf, "manual@example.org") == "suppressed"
