@@ -82,7 +82,8 @@ def effect_of(kind: str, reason: str, hard: bool, action: str = "") -> Effect:
     if reason == Reason.VACATION:
         return Effect.IGNORE
     if action == "failed" or kind == Kind.BOUNCE:
-        return Effect.HARD if hard else Effect.SOFT
+        # the sender's problem never kills an address, whatever a detector said
+        return Effect.HARD if hard and reason not in SENDER_SIDE else Effect.SOFT
     return _KIND_EFFECTS.get(kind, Effect.IGNORE)
 
 

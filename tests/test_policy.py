@@ -54,6 +54,7 @@ def test_allow_matches_exact_and_domain():
     (Kind.BOUNCE, Reason.USERUNKNOWN, True, "failed", Effect.HARD),
     (Kind.BOUNCE, Reason.MAILBOXFULL, False, "failed", Effect.SOFT),
     (Kind.BOUNCE, Reason.BLOCKED, False, "", Effect.SOFT),
+    (Kind.BOUNCE, Reason.SPAMDETECTED, True, "failed", Effect.SOFT),     # never hard, even if said
     (Kind.BOUNCE, Reason.USERUNKNOWN, False, "delayed", Effect.IGNORE),   # mixed DSN
     (Kind.BOUNCE, Reason.DELIVERED, False, "delivered", Effect.SUCCESS),
     (Kind.DELIVERED, Reason.DELIVERED, False, "", Effect.SUCCESS),
