@@ -6,7 +6,7 @@ The rules, in the order events happened (an outcome happens when its NDR is date
 - a transient failure keeps the address and is counted; with escalation on, N transient
   failures of the recipient's side over at least D days with no success in between suppress
   it ("escalated"); failures that are the sender's problem (blocked, spam, policy, auth ...)
-  never count towards that;
+  never count towards that, and never suppress even when a detector calls them hard;
 - a manual suppress wins over everything but the allow-list; a manual release stands until
   NEW evidence arrives after it: a hard bounce (or a complaint) — never old evidence, never
   escalation;
