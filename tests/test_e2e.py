@@ -66,7 +66,7 @@ FOLDER = "lists/bounces"
 
 CONFIG = """\
 [database]
-url = "sqlite:///bw.sqlite3"
+url = "{url}"
 [[accounts]]
 name = "e2e"
 host = "{host}"
@@ -90,14 +90,15 @@ def test_samples_match_the_table():
 
 
 @pytest.fixture
-def env(imap_server, tmp_path, monkeypatch):
-    """A config file for ``imap_server`` and the samples appended to the polled folder."""
+def env(imap_server, tmp_path, monkeypatch, database_url):
+    """A config file for ``imap_server`` and the test's database, and the samples appended
+    to the polled folder."""
     monkeypatch.setenv("BW_E2E_PASSWORD", imap_server.password)
     path = tmp_path / "bouncewatch.toml"
     path.write_text(CONFIG.format(host=imap_server.host, port=imap_server.port, folder=FOLDER,
-                                  user=imap_server.username, other=OTHER))
+                                  user=imap_server.username, other=OTHER, url=database_url))
     append(imap_server, FOLDER, list(SAMPLES.values()))
-    engine = make_engine(f"sqlite:///{tmp_path / 'bw.sqlite3'}")
+    engine = make_engine(database_url)
     yield imap_server, path, engine
     engine.dispose()
 
@@ -233,3 +234,42 @@ def test_unreachable_server_is_a_clear_error(env, tmp_path):
     path.write_text(path.read_text().replace(f"port = {_server.port}", f"port = {free_port()}"))
     code, out = poll(path)
     assert code == cli.EXIT_UNAVAILABLE and "connect to" in summary(out)["result"]
+
+
+def test_sigkill_in_the_middle_of_a_poll_then_restart(env, tmp_path):
+    """A real SIGKILL wherever it lands: the next poll loses nothing and counts nothing twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server, path, engine = env
+    extra = [f"From: m{i}@example.org\r\nSubject: filler {i}\r\nMessage-ID: <f{i}@example.org>"
+             f"\r\n\r\nfiller {i}\r\n".encode() for i in range(80)]
+    append(server, FOLDER, extra)
+    proc = subprocess.Popen([sys.executable, "-m", "daemon.cli", "--config", str(path), "poll",
+                             "--once"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with session_scope(engine) as s:
+                if len(s.scalars(select(Message.id)).all()) >= 10:
+                    break
+        except Exception:  # noqa: BLE001 - the schema may not exist yet
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with session_scope(engine) as s:
+        killed_at = len(s.scalars(select(Message.id)).all())
+    assert 0 < killed_at < len(SAMPLES) + len(extra)         # it really died half-way
+    assert poll(path)[0] == 0
+    with session_scope(engine) as s:
+        assert len(s.scalars(select(Message.id)).all()) == len(SAMPLES) + len(extra)
+        assert len(s.scalars(select(Location.id)).all()) == len(SAMPLES) + len(extra)
+    assert addresses(engine) == ADDRESSES
+    contents = folder_contents(server)
+    assert contents[FOLDER] == []
+    assert sorted(contents[OTHER]) == sorted(extra + [SAMPLES["08-not-bounce"]])
