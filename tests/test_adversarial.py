@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -151,3 +152,25 @@ def test_random_bytes_never_raise(raw: bytes) -> None:
 def test_mutated_dsn_never_raises(at: int, junk: bytes) -> None:
     raw = _dsn(_block(b"user@example.com"))
     assert classify(raw[:at] + junk + raw[at:]).decoded_by != "error"
+
+
+#: Junk that hurts regexes: long runs without the character a pattern waits for.
+_JUNK = (b"a" * 262_144, b"<a@b " * 52_428, b"550 5.1.1 " * 26_214, b"\n" * 262_144,
+         b" " * 262_143 + b"x", b"Final-Recipient: " * 15_420, b"=?utf-8?B?" * 26_214,
+         b"\xe3\x81\x82" * 87_381)
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*/*.eml"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_fixture_padded_with_hostile_text_stays_fast(path: Path) -> None:
+    """Each format's own detector claims its fixture; with hostile text in the body (at the
+    top and at the end) its reading must stay linear too."""
+    raw = path.read_bytes()
+    junk = _JUNK[FIXTURES.index(path) % len(_JUNK)]
+    head, sep, body = raw.partition(b"\n\n")
+    for padded in (head + sep + junk + b"\n" + body, raw + b"\n" + junk):
+        started = time.process_time()
+        report = classify(padded)
+        elapsed = time.process_time() - started
+        assert report.decoded_by != "error", report.errors
+        assert elapsed < 1.0 + SECONDS_PER_MB * len(padded) / 1e6, f"{elapsed:.2f}s"
