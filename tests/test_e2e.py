@@ -7,6 +7,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +24,8 @@ from daemon.db import make_engine, session_scope
 from daemon.demo import samples
 from daemon.export import write_exports
 from daemon.imap import Inbox
-from daemon.models import Address, Location, Message, Outcome
 from daemon.config import load_config
+from daemon.models import Address, Location, Message, Outcome
 from imapservers import append, folder_contents, free_port
 
 pytestmark = pytest.mark.imap
@@ -238,12 +243,6 @@ def test_unreachable_server_is_a_clear_error(env, tmp_path):
 
 def test_sigkill_in_the_middle_of_a_poll_then_restart(env, tmp_path):
     """A real SIGKILL wherever it lands: the next poll loses nothing and counts nothing twice."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     server, path, engine = env
     extra = [f"From: m{i}@example.org\r\nSubject: filler {i}\r\nMessage-ID: <f{i}@example.org>"
              f"\r\n\r\nfiller {i}\r\n".encode() for i in range(80)]
