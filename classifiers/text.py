@@ -168,18 +168,49 @@ def _unsmuggle(value: str) -> str:
 
 _TAG = re.compile(r"<[^<>]{0,2000}>")
 _BREAK_TAG = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d)\b[^<>]{0,200}>", re.IGNORECASE)
-_SCRIPT = re.compile(r"<(script|style)\b[^<>]{0,200}>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+#: Elements whose content is no text.
+_HIDDEN = ("script", "style")
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
 
 
 def html_to_text(html: str) -> str:
     """A rough, linear-time HTML to text: drop scripts and tags, keep line breaks."""
-    text = _SCRIPT.sub(" ", html)
+    text = _drop_hidden(html)
     text = _BREAK_TAG.sub("\n", text)
     text = _TAG.sub("", text)
     for entity, char in _ENTITIES.items():
         text = text.replace(entity, char)
     return text
+
+
+def _drop_hidden(html: str) -> str:
+    """``html`` without <script>/<style> elements; an unclosed one runs to the end.
+
+    Plain ``find`` calls, each resuming where the last stopped (a lazy ``.*?</script>``
+    regex rescans the rest of the text for every unclosed tag: quadratic)."""
+    lowered = html.lower()
+    if len(lowered) != len(html):  # a few characters change length when lowercased
+        lowered = html.encode("ascii", "replace").decode("ascii").lower()
+    if "<script" not in lowered and "<style" not in lowered:
+        return html
+    out: list[str] = []
+    pos = 0
+    upcoming = {tag: lowered.find("<" + tag) for tag in _HIDDEN}
+    while True:
+        for tag, at in upcoming.items():  # refresh only the positions already passed
+            if -1 < at < pos:
+                upcoming[tag] = lowered.find("<" + tag, pos)
+        found = [(at, tag) for tag, at in upcoming.items() if at != -1]
+        if not found:
+            break
+        start, tag = min(found)
+        out.append(html[pos:start])
+        out.append(" ")
+        end = lowered.find("</" + tag, start)
+        close = lowered.find(">", end) if end != -1 else -1
+        pos = close + 1 if close != -1 else len(html)
+    out.append(html[pos:])
+    return "".join(out)
 
 
 _SPACES = re.compile(r"\s+")

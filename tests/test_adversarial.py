@@ -92,6 +92,11 @@ def many_recipients() -> bytes:
     return _dsn(b"".join(_block(b"user%d@example.com" % i) for i in range(10_000)))
 
 
+def unclosed_html() -> bytes:
+    return (b"From: postmaster@example.net\nSubject: Undeliverable\nContent-Type: text/html\n\n"
+            + b"<style>" * 150_000 + b"<script" * 100_000 + b"<" * 200_000 + b"<br" * 100_000)
+
+
 def unclosed_everything() -> bytes:
     return (b"Content-Type: multipart/report; boundary=\"" + b"x" * 100_000 + b"\n\n"
             + b"=?utf-8?B?" * 50_000 + b"<" * 100_000 + b"\"" * 100_000)
@@ -100,7 +105,7 @@ def unclosed_everything() -> bytes:
 CASES: dict[str, Callable[[], bytes]] = {f.__name__: f for f in (
     huge_body, one_char_body, one_char_in_every_place, many_header_lines, endless_folding,
     deep_nesting, nul_bytes, eight_bit_headers, lying_charsets, broken_base64,
-    many_recipients, unclosed_everything)}
+    many_recipients, unclosed_html, unclosed_everything)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
