@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 import structlog
 from sqlalchemy import Engine
 
-from . import store
+from . import faults, store
 from .config import AccountConfig, Config
 from .db import session_scope
 from .imap import FetchedMessage, Inbox, chunks
@@ -178,6 +178,7 @@ def _fetch(inbox: Inbox, uids: list[int], max_bytes: int) -> list[FetchedMessage
     small = [u for u in uids if sizes.get(u, 0) <= max_bytes]
     big = [u for u in uids if sizes.get(u, 0) > max_bytes]
     messages = inbox.fetch(small) + inbox.fetch(big, max_bytes=max_bytes + 1)
+    faults.point("fetched")
     return sorted(messages, key=lambda m: m.uid)
 
 
@@ -187,6 +188,8 @@ def _record(engine: Engine, config: Config, mailbox: str, uidvalidity: int,
     with session_scope(engine) as session:
         rec = store.record_message(session, mailbox=mailbox, uidvalidity=uidvalidity,
                                    uid=message.uid, raw=message.raw, config=config)
+        faults.point("classified")
+    faults.point("committed")
     log.info("message recorded", mailbox=mailbox, uid=message.uid, size=message.size,
              kind=rec.kind, disposition=str(rec.disposition), duplicate=rec.duplicate,
              outcomes=rec.outcomes, hard=rec.hard, suppressed=list(rec.suppressed))
@@ -204,6 +207,7 @@ def _settle(engine: Engine, inbox: Inbox, account: AccountConfig, mailbox: str,
     for target, uids in by_target.items():
         if target:
             inbox.move(uids, target)
+            faults.point("moved")
         with session_scope(engine) as session:
             store.mark_moved(session, mailbox, uidvalidity, uids)
         settled += len(uids)
