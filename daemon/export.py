@@ -168,3 +168,14 @@ def _remove_stale_temporaries(directory: Path, basename: str) -> None:
         with suppress(OSError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+
+
+def write_atomic(target: Path, text: str) -> Path:
+    """Replace ``target`` with ``text`` the way the exports are written (temporary file,
+    fsync, rename, directory fsync); the directory is created when missing."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _AtomicFile(target) as file:
+        file.fh.write(text)
+        file.commit()
+    _fsync_dir(target.parent)
+    return target
