@@ -20,6 +20,9 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 #: through (imapclient redacts LOGIN/AUTHENTICATE in its own traces).
 QUIET_LIBRARIES: dict[str, int] = {
     "apscheduler": logging.WARNING,   # "Running job ..." / "executed successfully" every poll
+    # "skipped: maximum number of running instances reached" each interval while a long poll
+    # runs (max_instances=1 is the point); the scheduler's own errors still show.
+    "apscheduler.scheduler": logging.ERROR,
     "imapclient": logging.WARNING,    # protocol traces
     "sqlalchemy": logging.WARNING,
     "alembic": logging.WARNING,

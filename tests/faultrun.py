@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 
@@ -118,3 +119,13 @@ def server_folders(server: ImapServer) -> Counter[tuple[str, bytes]]:
     """(folder, raw) of every message on the server, the polled folder included."""
     return Counter((folder, raw) for folder, raws in folder_contents(server).items()
                    for raw in raws)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "it") -> None:
+    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,147 @@
+"""The network misbehaves between the service and a real server (a TCP proxy in the test):
+the connection is cut in the middle of a FETCH answer and right after a MOVE is sent, the
+server answers too slowly for the timeout, and it goes away for a while. Each time the
+service logs the failure once, shows it in ``status`` and the systemd STATUS line, retries
+after an exponential backoff with jitter, and catches up: at the end every message is
+recorded once and the folders agree with the database.
+"""
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any
+
+import pytest
+
+import faultmail
+from daemon.admin import status_data
+from daemon.config import load_config
+from daemon.db import session_scope, upgrade
+from daemon.logs import configure_logging
+from daemon.service import Backoff, Service
+from faultrun import PASSWORD_ENV, fill, server_folders, snapshot, wait_until, write_config
+from tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.imap
+
+BACKOFF = Backoff(base=0.4, cap=3.0, jitter=0.5)
+TIMEOUT = 1.5
+
+
+class Notes:
+    """What the service would tell systemd."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def __call__(self, *fields: str) -> bool:
+        self.fields.extend(fields)
+        return True
+
+    def statuses(self) -> list[str]:
+        return [f for f in self.fields if f.startswith("STATUS=")]
+
+
+def events(buffer: io.StringIO, name: str | None) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    return [e for e in lines if name is None or e.get("event") == name]
+
+
+@pytest.fixture
+def logs():
+    buffer = io.StringIO()
+    configure_logging("json", "info", stream=buffer)
+    yield buffer
+    configure_logging("json", "warning")
+
+
+def test_cuts_stalls_and_outages_are_retried_with_backoff_and_caught_up(
+        imap_server, tmp_path, monkeypatch, logs):
+    server = imap_server
+    monkeypatch.setenv(PASSWORD_ENV, server.password)
+    mail = faultmail.mailbox(120, seed=7)
+    with TcpProxy(server.host, server.port) as proxy:
+        config = load_config(write_config(tmp_path, server, port=proxy.port, batch_size=10,
+                                          timeout=TIMEOUT, poll_interval=1))
+        upgrade(config.database.url)
+        notes = Notes()
+        service = Service(config, backoff=BACKOFF, notify=notes)
+        codes: list[int] = []
+        thread = threading.Thread(target=lambda: codes.append(service.serve(tick=0.1)), daemon=True)
+        thread.start()
+        worker = service.workers[0]
+        seen_failures = 0
+        try:
+            stages = [
+                ("cut mid-FETCH", lambda: _twice(proxy.cut_after, b"BODY.PEEK[]", 400), mail[:30],
+                 "FETCH"),
+                ("cut after MOVE", lambda: _twice(proxy.cut_after, b"MOVE", 0), mail[30:60],
+                 "MOVE"),
+                ("stalled answers", lambda: setattr(proxy, "stalled", True), mail[60:90],
+                 "timed out"),
+                ("server away", lambda: setattr(proxy, "refusing", True), mail[90:], ""),
+            ]
+            total = 0
+            for what, fault, batch, error in stages:
+                notes_before = len(notes.fields)
+                fault()
+                fill(server, batch)
+                total += len(batch)
+                wait_until(lambda: len(events(logs, "poll failed")) >= seen_failures + 2,
+                           what=f"{what}: two failed polls")
+                wait_until(lambda: any("failing: faults/INBOX" in f
+                                       for f in notes.fields[notes_before:]),
+                           what=f"{what}: STATUS naming the failure")
+                status = _mailbox_status(service, config)
+                assert status["last_error"] and error in status["last_error"], (what, status)
+                proxy.stalled = proxy.refusing = False
+                wait_until(lambda: worker.failures == 0 and _done(config) == total, timeout=60,
+                           what=f"{what}: catching up")
+                assert _mailbox_status(service, config)["consecutive_failures"] == 0
+                failed = events(logs, "poll failed")
+                _assert_logged_once_with_backoff(failed[seen_failures:], what)
+                seen_failures = len(failed)
+        finally:
+            service.stop.set()
+            thread.join(timeout=30)
+        assert codes == [0]
+    assert proxy.cuts == [b"BODY.PEEK[]"] * 2 + [b"MOVE"] * 2
+    result = snapshot(config.database.url)
+    assert result["locations"] == len(mail) and result["unmoved"] == 0
+    assert sum(result["per_message"].values()) == len(mail)
+    assert server_folders(server) == result["folders"]
+    assert len(events(logs, "mailbox recovered")) == len(stages)
+    loud = [e["event"] for e in events(logs, None) if e["level"] in ("warning", "error")]
+    assert loud == ["poll failed"] * seen_failures, loud     # each failure logged once
+    print(f"\n[faults/network {server.kind}] faults injected: 4 cuts, a stall, an outage: "
+          f"{seen_failures} failed polls in all; connections: {proxy.accepted}; "
+          f"messages checked: {len(mail)}")
+
+
+def _done(config) -> int:
+    """Messages recorded and settled (moved) so far."""
+    s = snapshot(config.database.url)
+    return s["locations"] - s["unmoved"]
+
+
+def _mailbox_status(service: Service, config) -> dict[str, Any]:
+    with session_scope(service.engine) as session:
+        return status_data(session, config)["mailboxes"][0]
+
+
+def _twice(arm, *args) -> None:
+    arm(*args)
+    arm(*args)
+
+
+def _assert_logged_once_with_backoff(failed: list[dict[str, Any]], what: str) -> None:
+    """One log line per failed attempt, numbered 1, 2, ...; each retry delay within the
+    jittered window of an exponentially growing ceiling."""
+    assert failed, what
+    numbers = [e["failures"] for e in failed]
+    assert numbers == list(range(1, len(numbers) + 1)), (what, numbers)
+    for event in failed:
+        ceiling = min(BACKOFF.cap, BACKOFF.base * 2 ** (event["failures"] - 1))
+        assert ceiling * (1 - BACKOFF.jitter) - 0.05 <= event["retry_in"] <= ceiling + 0.05, \
+            (what, event)
