@@ -1,7 +1,6 @@
-"""Helpers for the storage tests: a migrated SQLite file, hand-built reports and messages."""
+"""Helpers for the storage tests: a migrated database, hand-built reports and messages."""
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,31 +10,21 @@ from sqlalchemy import Engine
 
 from classifiers import Kind, Outcome, Reason, Report
 from daemon.config import Config, PolicyConfig
-from daemon.db import downgrade, make_engine, upgrade
+from daemon.db import make_engine, upgrade
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
-POSTGRES_ENV = "BOUNCEWATCH_TEST_POSTGRES_URL"
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-BACKENDS = ["sqlite"] + ([pytest.param("postgres", marks=pytest.mark.postgres)]
-                         if os.environ.get(POSTGRES_ENV) else [])
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database migrated to head: a real SQLite file, and also PostgreSQL when
-    $BOUNCEWATCH_TEST_POSTGRES_URL names a database the tests may wipe."""
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "bw.sqlite3")
-    else:
-        url = os.environ[POSTGRES_ENV]
-        downgrade(url, "base")
-    upgrade(url)
-    return url
+@pytest.fixture
+def db_url(database_url: str) -> str:
+    """The test's database (a SQLite file, or PostgreSQL with $BOUNCEWATCH_TEST_DB=postgres:
+    see conftest) migrated to head."""
+    upgrade(database_url)
+    return database_url
 
 
 @pytest.fixture

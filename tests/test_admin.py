@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 import classifiers
@@ -12,7 +13,7 @@ from classifiers import Kind
 from daemon.admin import format_table, reclassify
 from daemon.cli import EXIT_CONFIG, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE, main
 from daemon.config import load_config
-from daemon.db import make_engine, session_scope
+from daemon.db import alembic_config, make_engine, session_scope
 from daemon.models import Address, Message
 from daemon.store import mailbox_key, record_message, record_poll
 from storehelp import T0, days, fixed, hard, raw_message, report, soft
@@ -22,10 +23,10 @@ BOX = mailbox_key("lists", "INBOX")
 
 
 @pytest.fixture
-def conf(tmp_path) -> Path:
+def conf(tmp_path, database_url) -> Path:
     path = tmp_path / "bw.toml"
     path.write_text(
-        '[database]\nurl = "sqlite:///data/bw.sqlite3"\n'
+        f'[database]\nurl = "{database_url}"\n'
         '[export]\ndirectory = "out"\n'
         '[policy]\nallow = ["*@vip.example"]\n'
         '[[accounts]]\nname = "lists"\nhost = "imap.example.org"\nusername = "u"\n'
@@ -67,8 +68,15 @@ def test_db_upgrade_and_current(capsys, conf):
     code, out, _ = cli(capsys, conf, "db", "current")
     assert code == 0 and "none (empty database)" in out
     code, out, _ = cli(capsys, conf, "db", "upgrade")
-    assert code == 0 and "schema revision 0001" in out
-    assert (conf.parent / "data" / "bw.sqlite3").is_file()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert code == 0 and f"schema revision {head}" in out
+
+
+def test_a_relative_sqlite_path_is_created_beside_the_config(capsys, tmp_path):
+    conf = tmp_path / "bw.toml"
+    conf.write_text('[database]\nurl = "sqlite:///data/bw.sqlite3"\n')
+    assert cli(capsys, conf, "db", "upgrade")[0] == 0
+    assert (tmp_path / "data" / "bw.sqlite3").is_file()
 
 
 def test_config_errors_are_one_line_and_exit_3(capsys, tmp_path):

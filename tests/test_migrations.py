@@ -98,7 +98,7 @@ def test_postgresql_urls_use_psycopg3():
 
 
 def test_models_match_the_migrated_schema_on_every_backend(db_url):
-    """Runs on PostgreSQL too when $BOUNCEWATCH_TEST_POSTGRES_URL is set (see storehelp)."""
+    """Runs on PostgreSQL too with $BOUNCEWATCH_TEST_DB=postgres (see conftest)."""
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:

@@ -208,7 +208,7 @@ def test_idle_picks_up_new_mail_at_once(imap_server, make_account, make_config, 
 
 CONFIG = """\
 [database]
-url = "sqlite:///bw.sqlite3"
+url = "{url}"
 [[accounts]]
 name = "local"
 host = "127.0.0.1"
@@ -224,10 +224,12 @@ format = "json"
 
 
 @pytest.mark.imap
-def test_bouncewatch_run_notifies_systemd_and_stops_on_sigterm(pymap, tmp_path, notify_socket):
+def test_bouncewatch_run_notifies_systemd_and_stops_on_sigterm(pymap, tmp_path, notify_socket,
+                                                               database_url):
     path, sock = notify_socket
     append(pymap, "INBOX", PLAIN)
-    (tmp_path / "bw.toml").write_text(CONFIG.format(port=pymap.port, user=pymap.username))
+    (tmp_path / "bw.toml").write_text(CONFIG.format(port=pymap.port, user=pymap.username,
+                                                    url=database_url))
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000", BW_PW=pymap.password)
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-m", "daemon.cli", "--config", str(tmp_path / "bw.toml"),

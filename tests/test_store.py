@@ -18,7 +18,7 @@ from daemon.store import (
     record_message, record_poll, reset_cursor,
 )
 from storehelp import (  # noqa: F401 - db_url and engine are fixtures
-    T0, config, db_url, engine, fixed, hard, outcome, raw_message, report, soft, sqlite_url,
+    T0, config, db_url, engine, fixed, hard, outcome, raw_message, report, soft,
 )
 
 BOX = mailbox_key("lists", "INBOX")
@@ -278,8 +278,8 @@ locations = st.dictionaries(st.tuples(st.sampled_from([1, 2]), st.integers(1, 12
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), where=locations)
-def test_any_redelivery_order_counts_each_message_once(tmp_path_factory, data, where):
-    url = sqlite_url(tmp_path_factory.mktemp("prop") / "bw.sqlite3")
+def test_any_redelivery_order_counts_each_message_once(new_database_url, data, where):
+    url = new_database_url()
     upgrade(url)
     eng = make_engine(url)
     order = data.draw(st.lists(st.sampled_from(sorted(where)), min_size=1, max_size=30))
