@@ -97,6 +97,11 @@ def unclosed_html() -> bytes:
             + b"<style>" * 150_000 + b"<script" * 100_000 + b"<" * 200_000 + b"<br" * 100_000)
 
 
+def long_lines_for_the_fallback() -> bytes:
+    line = b"<" * 60_000 + b"a@example.com" + b"(" * 60_000 + b"\n"
+    return b"From: MAILER-DAEMON@example.net\nSubject: Undeliverable\n\n" + line * 8
+
+
 def unclosed_everything() -> bytes:
     return (b"Content-Type: multipart/report; boundary=\"" + b"x" * 100_000 + b"\n\n"
             + b"=?utf-8?B?" * 50_000 + b"<" * 100_000 + b"\"" * 100_000)
@@ -105,7 +110,7 @@ def unclosed_everything() -> bytes:
 CASES: dict[str, Callable[[], bytes]] = {f.__name__: f for f in (
     huge_body, one_char_body, one_char_in_every_place, many_header_lines, endless_folding,
     deep_nesting, nul_bytes, eight_bit_headers, lying_charsets, broken_base64,
-    many_recipients, unclosed_html, unclosed_everything)}
+    many_recipients, unclosed_html, long_lines_for_the_fallback, unclosed_everything)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

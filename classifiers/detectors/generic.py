@@ -42,7 +42,10 @@ _FAILURE_LINE = re.compile(
     r"unavailable|not recognized|disabled|inactive|suspended|quota|full|too large|too big|"
     r"expired|timed out|timeout|not deliver|undeliverable|could not|couldn't|unable|"
     r"permanent|error|存在しません|見つかりません|宛先不明|エラー|失敗|できません")
-_ADDRESS_LINE = re.compile(r"[\s<>\"'(),;:\[\]]*\S+@\S+?[\s<>\"'(),;:.\[\]]*")
+# A line that is one address in punctuation. Possessive runs and the first "@": linear (the
+# plain "\S+@\S+?" form was quadratic on "a@a@a@...").
+#: What may surround an address that stands alone on its line: "  <a@example.com>:".
+_AROUND_ADDRESS = " \t<>\"'(),;:.[]"
 _SENDER_LABELS = ("from:", "sender:", "reply-to:", "return-path:", "envelope-from:", "mail from:")
 _ALIAS = re.compile(r"\((?:generated|expanded) from", re.IGNORECASE)
 _PROSE_LIMIT = 1500
@@ -110,7 +113,7 @@ def prose_recipients(msg: Message, prose: str) -> list[str]:
             before = line[:max(0, line.lower().find(key))].rstrip(" <\t").lower()
             if before.endswith(_SENDER_LABELS):  # "From: <postmaster@...>" names a sender
                 continue
-            if (key in addressed or _ADDRESS_LINE.fullmatch(line)
+            if (key in addressed or line.strip(_AROUND_ADDRESS).lower() == key
                     or _FAILURE_LINE.search(nearby)):
                 chosen[address] = None
     return list(chosen)
