@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .addresses import ascii_domain, normalize_address, valid_domain
+from .formats import FORMATS as EXPORT_FORMATS
 
 #: Where ``load_config(None)`` looks, in order, after $BOUNCEWATCH_CONFIG.
 DEFAULT_PATHS = ("bouncewatch.toml", "/etc/bouncewatch/config.toml")
 SECURITY_PORTS = {"tls": 993, "starttls": 143, "plain": 143}
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-EXPORT_FORMATS = ("csv", "json")
 MAX_MAILBOX_KEY = 512   # "account/folder" is stored in a column of this size
 
 
@@ -124,20 +124,51 @@ def _allow_entry(entry: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExportTarget:
+    """One more file in one format: ``path`` is relative to ``export.directory`` (or absolute);
+    "" means the format's usual name, e.g. ``suppressions.mailgun.csv``."""
+
+    format: str
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        _require(self.format in EXPORT_FORMATS, "format",
+                 f"must be one of {', '.join(EXPORT_FORMATS)}, not {self.format!r}")
+        name = os.path.basename(self.path)
+        _require(not self.path or (name not in ("", ".", "..") and not name.startswith(".")),
+                 "path", f"must name a file, not {self.path!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExportConfig:
     directory: str = "export"
     schedule: str = "0 3 * * *"     # cron: minute hour day month weekday
     formats: tuple[str, ...] = ("csv", "json")
     basename: str = "suppressions"
+    targets: tuple[ExportTarget, ...] = ()
 
     def __post_init__(self) -> None:
         _require(len(self.schedule.split()) == 5, "schedule",
                  f"must be a cron expression of 5 fields, not {self.schedule!r}")
         _require(_cron_problem(self.schedule) == "", "schedule", _cron_problem(self.schedule))
-        _require(bool(self.formats) and set(self.formats) <= set(EXPORT_FORMATS), "formats",
-                 f"must be a non-empty list of {', '.join(EXPORT_FORMATS)}")
+        _require(set(self.formats) <= set(EXPORT_FORMATS), "formats",
+                 f"must be a list of {', '.join(EXPORT_FORMATS)}")
+        _require(bool(self.formats or self.targets), "formats",
+                 "must not be empty when there are no [[export.targets]]")
         _require(bool(self.basename) and "/" not in self.basename and not self.basename.startswith("."),
                  "basename", "must be a plain file name")
+        paths = [p for _, p in self.files()]
+        dupes = sorted({p for p in paths if paths.count(p) > 1})
+        _require(not dupes, "targets", f"two exports would write {', '.join(dupes)}")
+
+    def files(self) -> list[tuple[str, str]]:
+        """(format, path) of every file an export writes; relative paths are relative to
+        ``directory``. ``formats`` first, then ``targets``."""
+        def default(fmt: str) -> str:
+            return self.basename + EXPORT_FORMATS[fmt].suffix
+        return ([(f, default(f)) for f in dict.fromkeys(self.formats)]
+                + [(t.format, os.path.normpath(t.path) if t.path else default(t.format))
+                   for t in self.targets])
 
 
 def _cron_problem(expression: str) -> str:
@@ -333,7 +364,8 @@ def resolve_password(account: AccountConfig) -> str:
 
 
 __all__ = [
-    "AccountConfig", "Config", "ConfigError", "DatabaseConfig", "ExportConfig", "LimitsConfig",
+    "AccountConfig", "Config", "ConfigError", "DatabaseConfig", "ExportConfig", "ExportTarget",
+    "LimitsConfig",
     "LoggingConfig", "PolicyConfig", "find_config", "load_config", "parse_config",
     "redact_url", "resolve_password", "resolve_sqlite_url",
 ]

@@ -73,7 +73,7 @@ def test_defaults_match_the_contract():
     ({"accounts": {"name": "a"}}, "accounts: expected a list, got a table"),
     ({"export": {"schedule": "0 3 * *"}}, "export.schedule: must be a cron expression of 5 fields"),
     ({"export": {"schedule": "0 25 * * *"}}, "export.schedule: invalid cron expression"),
-    ({"export": {"formats": ["csv", "xlsx"]}}, "export.formats: must be a non-empty list of csv, json"),
+    ({"export": {"formats": ["csv", "xlsx"]}}, "export.formats: must be a list of csv, json, ses-csv"),
     ({"export": {"basename": "../x"}}, "export.basename: must be a plain file name"),
     ({"logging": {"format": "xml"}}, "logging.format: must be one of auto, json, console"),
     ({"limits": {"max_message_bytes": 10}}, "limits.max_message_bytes: must be at least 1024"),
