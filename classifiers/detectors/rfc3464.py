@@ -16,7 +16,7 @@ from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse_fields
 from ..model import Kind
 from ..smtp import command_in, status_in, type_stripped
-from .base import Detection, Finding
+from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "rfc3464"
 
@@ -40,8 +40,10 @@ def detect(msg: Message) -> Detection | None:
         if not blocks:
             return None
         errors = ("delivery-status fields read from the text: the report's MIME is broken",)
-    others = frozenset(r.lower() for r in map(recipient_of, blocks) if r) if len(blocks) > 1 else ()
-    findings = tuple(finding(b, msg.text, others) for b in blocks)
+    blocks = blocks[:MAX_FINDINGS]
+    recipients = [recipient_of(b) for b in blocks]
+    others = frozenset(r.lower() for r in recipients if r) if len(blocks) > 1 else ()
+    findings = tuple(finding(b, msg.text, others, r) for b, r in zip(blocks, recipients))
     return Detection(kind=kind_of(f.action for f in findings), findings=findings, errors=errors)
 
 
@@ -63,8 +65,13 @@ def recipient_of(block: Headers) -> str:
     """Final-Recipient, else Original-Recipient, else X-Actual-Recipient: the first valid
     one with a fully qualified domain (``user@server`` after a source route is a local
     name), else the first valid one."""
-    found = [a for a in (normalise(block.get(name)) for name in _RECIPIENT_FIELDS) if a]
-    return next((a for a in found if "." in a.rpartition("@")[2]), found[0] if found else "")
+    found = []
+    for name in _RECIPIENT_FIELDS:
+        address = normalise(block.get(name))
+        if "." in address.rpartition("@")[2]:
+            return address
+        found.append(address)
+    return next(filter(None, found), "")
 
 
 def action_of(block: Headers) -> str:
@@ -85,9 +92,10 @@ def kind_of(actions) -> Kind:
     return Kind.DELIVERED
 
 
-def finding(block: Headers, prose: str, others: Collection[str] = ()) -> Finding:
+def finding(block: Headers, prose: str, others: Collection[str] = (),
+            recipient: str | None = None) -> Finding:
     """One recipient block as a Finding; without Diagnostic-Code the prose stands in."""
-    recipient = recipient_of(block)
+    recipient = recipient_of(block) if recipient is None else recipient
     diagnostic = type_stripped(block.get("diagnostic-code"))
     action = action_of(block)
     if not diagnostic and action not in SUCCESS_ACTIONS:
