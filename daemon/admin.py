@@ -81,7 +81,9 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 
 # --- running -----------------------------------------------------------------------------
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, handler: Handler | None = None) -> int:
+    """Load the configuration, open (and migrate) the database, run the command's handler
+    (``handler``, or this module's for ``args._name``) and turn failures into exit codes."""
     from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         engine = _open_database(config, migrate=name != "db")
         try:
-            return HANDLERS[name](args, config, engine, out)
+            return (handler or HANDLERS[name])(args, config, engine, out)
         finally:
             engine.dispose()
     except _DatabaseUnavailable as exc:
@@ -109,6 +111,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except ImportError as exc:
         return _fail(name, f"database driver missing ({exc.name}); for PostgreSQL install "
                      "bouncewatch[postgres]", EXIT_CONFIG)
+    except BrokenPipeError:
+        raise                # the reader went away: daemon.cli exits quietly
+    except OSError as exc:   # an output file or directory that cannot be written
+        return _fail(name, f"{exc.filename or 'output'}: {exc.strerror or exc}", EXIT_UNAVAILABLE)
 
 
 class _DatabaseUnavailable(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import textwrap
 from collections.abc import Sequence
 
 #: name -> (module, one-line help). The module owns its arguments and its behaviour.
@@ -21,13 +22,43 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("daemon.admin", "release a suppressed address by hand"),
     "reclassify": ("daemon.admin", "re-run the matcher over stored messages"),
     "db": ("daemon.admin", "database maintenance: 'db upgrade' applies migrations"),
+    "report": ("daemon.report", "write the HTML report: bounces per day, domains, suppressions"),
 }
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1      # the command ran but some input could not be processed
 EXIT_USAGE = 2        # bad command line (argparse's own code)
 EXIT_CONFIG = 3       # the configuration is missing or invalid
-EXIT_UNAVAILABLE = 4  # a server or the database could not be reached
+EXIT_UNAVAILABLE = 4  # a server or the database could not be reached, or a file not written
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT), as shells report it
+
+#: What each exit code means, as ``bouncewatch --help`` documents it.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_PARTIAL: "done, but some input could not be processed or an action was refused "
+                  "(an unreadable file, an allow-listed address)",
+    EXIT_USAGE: "bad command line (unknown command or option, not an e-mail address)",
+    EXIT_CONFIG: "the configuration is missing or invalid (also: no password, no such account)",
+    EXIT_UNAVAILABLE: "an IMAP server or the database could not be reached or refused the "
+                      "login, or an output file could not be written",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_codes_epilog() -> str:
+    """The exit-code table for ``--help``."""
+    return "exit codes:\n" + "".join(
+        textwrap.fill(text, 78, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7) + "\n"
+        for code, text in EXIT_CODES.items())
+
+
+EXAMPLES = """\
+examples:
+  bouncewatch -c /etc/bouncewatch/config.toml status
+  bouncewatch classify bounce.eml ~/Maildir/.Bounces   # no configuration needed
+  bouncewatch COMMAND --help                           # each command's options and examples
+  source <(bouncewatch completion bash)                # tab completion in this shell
+"""
 
 
 def _chosen(argv: Sequence[str]) -> str | None:
@@ -49,12 +80,15 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bouncewatch",
         description="Read bounce mailboxes, classify NDRs, suppress dead addresses.",
+        epilog=f"{EXAMPLES}\n{exit_codes_epilog()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-c", "--config", help="configuration file (default: $BOUNCEWATCH_CONFIG, "
                         "./bouncewatch.toml, /etc/bouncewatch/config.toml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(_module=module_name, _name=name)
         if name == chosen:
             importlib.import_module(module_name).add_arguments(p, name)
@@ -68,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
 

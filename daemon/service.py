@@ -195,6 +195,7 @@ class Service:
     def export(self) -> None:
         """The nightly export job; a failure is logged and retried the next night."""
         from .export import write_exports
+        from .report import write_report
 
         try:
             paths = write_exports(self.engine, self.config)
@@ -202,6 +203,10 @@ class Service:
             log.exception("export failed")
             return
         log.info("export written", files=[str(p) for p in paths])
+        try:
+            log.info("report written", file=str(write_report(self.engine, self.config)))
+        except Exception:  # noqa: BLE001 - the list is out; the report waits for tomorrow
+            log.exception("report failed")
 
     def status_line(self) -> str:
         failing = [w for w in self.workers if w.failures]
