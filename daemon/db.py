@@ -1,10 +1,13 @@
 """Engines, sessions and migrations: the only place that knows how to open the database."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -43,6 +46,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: SQLite's terse complaints, and what to check (``describe_error``).
+SQLITE_HINTS = {
+    "database is locked": "another process holds a write lock on it",
+    "unable to open database file": "the file or its directory is missing or not writable; "
+                                    "SQLite keeps -wal and -shm files beside it",
+    "attempt to write a readonly database": "the file or its directory is read-only",
+    "database or disk is full": "the disk is full",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an error: for the database, the driver's own message (without
+    SQLAlchemy's echo of the statement and its links), prefixed ``database:``, with what to
+    check for SQLite's terse ones. Other errors: their first line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    orig = getattr(exc, "orig", None)
+    text = (str(orig if orig is not None else exc).strip().splitlines() or [type(exc).__name__])[0]
+    if not isinstance(exc, SQLAlchemyError):
+        return text
+    hint = SQLITE_HINTS.get(text.lower())
+    return f"database: {text} ({hint})" if hint else f"database: {text}"
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose transaction commits when the block succeeds and rolls back otherwise."""
@@ -53,6 +80,41 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: SQLSTATEs of a clash with a concurrent transaction (another instance on the same
+#: database): serialization failure, deadlock, unique violation. Worth running again.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+CONFLICT_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Did a concurrent writer get there first? (PostgreSQL: serialization failure, deadlock,
+    unique violation; SQLite: unique violation, or still locked after the busy timeout.)"""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    return isinstance(orig, sqlite3.Error) and any(
+        text in str(orig) for text in ("UNIQUE constraint failed", "database is locked"))
+
+
+def in_transaction(engine: Engine, work: Callable[[Session], T], *,
+                   attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """``work(session)`` in a transaction of its own (``session_scope``); when it clashes with
+    a concurrent writer (``is_conflict``) it is rolled back and run again after a short random
+    pause, up to ``attempts`` times. ``work`` must be safe to repeat."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == attempts or not is_conflict(exc):
+                raise
+            time.sleep(random.uniform(0.0, 0.02 * attempt))
+    raise AssertionError("unreachable")
 
 
 def alembic_config(url: str) -> Any:

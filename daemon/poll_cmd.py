@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import OperationalError
 
-    from .db import make_engine, upgrade
+    from .db import describe_error, make_engine, upgrade
     from .poller import poll_mailbox
 
     try:
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             upgrade(config.database.url)
         engine = make_engine(config.database.url)
     except Exception as exc:  # noqa: BLE001 - an unreachable or broken database
-        print(f"bouncewatch poll: database: {exc}", file=sys.stderr)
+        print(f"bouncewatch poll: {describe_error(exc)}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                     rows.append(Row(name, result=f"config error: {exc}"))
                     worst = max(worst, EXIT_CONFIG)
                 except (ImapError, OperationalError) as exc:
-                    rows.append(Row(name, result=f"error: {exc}".splitlines()[0]))
+                    rows.append(Row(name, result=f"error: {describe_error(exc)}"))
                     worst = max(worst, EXIT_UNAVAILABLE)
                 else:
                     rows.append(Row(name, r.new, r.duplicates, r.moved, r.hard,

@@ -17,10 +17,12 @@ from typing import Callable, Iterable, Iterator
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from . import faults, store
 from .config import AccountConfig, Config
-from .db import session_scope
+from .db import in_transaction
+from .db import describe_error, session_scope
 from .imap import FetchedMessage, Inbox, chunks
 from .models import Disposition
 
@@ -99,7 +101,7 @@ def poll_mailbox(engine: Engine, config: Config, account: AccountConfig, folder:
         with _connection(account, inbox) as conn:
             result = _poll(conn, engine, config, account, folder, mailbox, stop, progress)
     except Exception as exc:
-        _record_poll(engine, mailbox, ok=False, error=str(exc) or type(exc).__name__)
+        _record_poll(engine, mailbox, ok=False, error=describe_error(exc))
         raise
     _record_poll(engine, mailbox, ok=True, backlog=result.backlog)
     return result
@@ -119,10 +121,10 @@ def _record_poll(engine: Engine, mailbox: str, *, ok: bool, error: str = "",
     try:
         with session_scope(engine) as session:
             store.record_poll(session, mailbox, ok=ok, error=error, backlog=backlog, at=_now())
-    except Exception:
-        log.exception("cannot record the poll", mailbox=mailbox)
+    except Exception as exc:
         if ok:
-            raise
+            raise                    # the caller reports it (once)
+        log.warning("cannot record the failed poll", mailbox=mailbox, error=describe_error(exc))
 
 
 def _poll(inbox: Inbox, engine: Engine, config: Config, account: AccountConfig, folder: str,
@@ -184,11 +186,15 @@ def _fetch(inbox: Inbox, uids: list[int], max_bytes: int) -> list[FetchedMessage
 
 def _record(engine: Engine, config: Config, mailbox: str, uidvalidity: int,
             message: FetchedMessage) -> store.Recorded:
-    """One message, one transaction; then its canonical log line."""
-    with session_scope(engine) as session:
-        rec = store.record_message(session, mailbox=mailbox, uidvalidity=uidvalidity,
-                                   uid=message.uid, raw=message.raw, config=config)
+    """One message, one transaction (run again if it clashed with another instance writing
+    the same rows); then its canonical log line."""
+    def record(session: Session) -> store.Recorded:
+        recorded = store.record_message(session, mailbox=mailbox, uidvalidity=uidvalidity,
+                                        uid=message.uid, raw=message.raw, config=config)
         faults.point("classified")
+        return recorded
+
+    rec = in_transaction(engine, record)
     faults.point("committed")
     log.info("message recorded", mailbox=mailbox, uid=message.uid, size=message.size,
              kind=rec.kind, disposition=str(rec.disposition), duplicate=rec.duplicate,

@@ -96,12 +96,15 @@ class MailboxWorker:
 
     def _failed(self, exc: Exception) -> None:
         """Count the failure, choose the backoff delay, log one line."""
+        from sqlalchemy.exc import OperationalError
+
+        from .db import describe_error
         from .imap import ImapError
 
         self.failures += 1
-        self.last_error = str(exc) or type(exc).__name__
+        self.last_error = describe_error(exc)
         self.retry_in = self.service.backoff.delay(self.failures)
-        known = isinstance(exc, (ImapError, ConfigError))
+        known = isinstance(exc, (ImapError, ConfigError, OperationalError))  # no traceback
         (log.warning if known else log.error)(
             "poll failed", mailbox=self.name, error=self.last_error, error_type=type(exc).__name__,
             failures=self.failures, retry_in=round(self.retry_in, 1), exc_info=not known)
@@ -281,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             upgrade(config.database.url)
         except Exception as exc:  # noqa: BLE001 - unreachable/locked database
-            log.error("cannot upgrade the database", error=str(exc))
+            from .db import describe_error
+            log.error("cannot upgrade the database", error=describe_error(exc))
             return EXIT_UNAVAILABLE
     service = Service(config)
     install_signal_handlers(service.stop)
