@@ -26,7 +26,7 @@ _MEDIA_TYPES = ("image/", "audio/", "video/", "font/")
 _INLINE_ORIGINAL = re.compile(
     r"below this line is a copy of the message|original message follows|"
     r"this is a copy of the message|included is a copy of the message|"
-    r"-{2,} ?original message ?-{2,}|original message headers|"
+    r"(?<!-)-{2,} ?original message ?-{2,}|original message headers|"  # (?<!-): one try per run
     r"message header follows|copy of the original message|^received: ?from |"
     r"元のメッセージ|以下、?元のメール|送信したメール", re.MULTILINE)  # on lowercased text
 _MARKER_WORDS = ("original", "copy of the message", "received:", "message header", "元のメ",

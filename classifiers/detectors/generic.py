@@ -42,8 +42,6 @@ _FAILURE_LINE = re.compile(
     r"unavailable|not recognized|disabled|inactive|suspended|quota|full|too large|too big|"
     r"expired|timed out|timeout|not deliver|undeliverable|could not|couldn't|unable|"
     r"permanent|error|存在しません|見つかりません|宛先不明|エラー|失敗|できません")
-# A line that is one address in punctuation. Possessive runs and the first "@": linear (the
-# plain "\S+@\S+?" form was quadratic on "a@a@a@...").
 #: What may surround an address that stands alone on its line: "  <a@example.com>:".
 _AROUND_ADDRESS = " \t<>\"'(),;:.[]"
 _SENDER_LABELS = ("from:", "sender:", "reply-to:", "return-path:", "envelope-from:", "mail from:")

@@ -1,0 +1,214 @@
+"""Hostile input, as properties: ``classify`` never raises, never hangs, stays linear, and what
+it returns keeps the matcher's promises (normalised addresses, hard only for dead addresses).
+
+Messages come from ``tests/hostile.py``: crafted ones (huge bodies, endless headers, deep MIME,
+lying charsets, NUL, 10,000 recipients ...), every detector's own marker phrases repeated
+without end, our fixtures mutated the ways mail gets damaged, and arbitrary bytes. Time bounds
+are hang guards only (generous, per megabyte); ``bench/fuzz.py`` prints the real figures.
+"""
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classifiers import DEAD_REASONS, Kind, Reason, Report, classify
+from classifiers.address import normalise
+from classifiers.message import normalise_newlines
+
+sys.path.insert(0, str(Path(__file__).parent))
+import hostile  # noqa: E402  (a helper module beside the tests)
+
+#: Crafted messages are about this big here (the bench uses 20-50 MB).
+SIZE = 2 * 1024 * 1024
+#: Marker floods per detector: four messages of about this size each.
+FLOOD_SIZE = 128 * 1024
+#: Hang guard: CPU seconds allowed per MB of input, plus one. Real cost is ~20-50x lower.
+SECONDS_PER_MB = 2.0
+#: Outcome kinds that may never suppress an address.
+NEVER_HARD = frozenset({Kind.DELAY, Kind.AUTOREPLY, Kind.COMPLAINT, Kind.DELIVERED,
+                        Kind.NOT_BOUNCE, Kind.UNPARSEABLE})
+
+FIXTURES = [(p.name, p.read_bytes()) for p in sorted(hostile.FIXTURES.glob("*/*.eml"))]
+
+
+def check(report: object) -> None:
+    """The promises every Report keeps, whatever the input was."""
+    assert isinstance(report, Report)
+    assert report.decoded_by != "error", report.errors   # classify caught an exception
+    assert isinstance(report.kind, Kind)
+    for outcome in report.outcomes:
+        assert outcome.recipient and normalise(outcome.recipient) == outcome.recipient, outcome
+        assert isinstance(outcome.reason, Reason)
+        if outcome.hard:
+            assert report.kind is Kind.BOUNCE, (report.kind, outcome)
+            assert outcome.reason in DEAD_REASONS, outcome
+            assert not outcome.status.startswith("4") and not outcome.reply_code.startswith("4")
+    if report.kind in NEVER_HARD:
+        assert not report.hard_recipients, report
+
+
+def timed(raw: bytes) -> tuple[Report, float]:
+    started = time.process_time()
+    report = classify(raw)
+    return report, time.process_time() - started
+
+
+def assert_in_time(label: str, raw: bytes, elapsed: float) -> None:
+    limit = 1.0 + SECONDS_PER_MB * len(raw) / 1e6
+    assert elapsed < limit, f"{label}: {elapsed:.2f}s for {len(raw) / 1e6:.2f} MB"
+
+
+CRAFTED = hostile.crafted(SIZE)
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_crafted_message(name: str) -> None:
+    raw = CRAFTED[name]
+    report, elapsed = timed(raw)
+    check(report)
+    assert_in_time(name, raw, elapsed)
+
+
+FLOODS = list(hostile.marker_floods(FLOOD_SIZE))
+
+
+@pytest.mark.parametrize(("label", "raw"), FLOODS, ids=[label for label, _ in FLOODS])
+def test_marker_flood(label: str, raw: bytes) -> None:
+    """A message that is nothing but one detector's own phrases, endlessly."""
+    report, elapsed = timed(raw)
+    check(report)
+    assert_in_time(label, raw, elapsed)
+
+
+def test_every_detector_has_marker_floods() -> None:
+    from classifiers.detectors import DETECTORS
+    flooded = {label.rsplit("-", 2)[0] for label, _ in FLOODS}
+    missing = [name for name, _ in DETECTORS if not any(f.startswith(name) for f in flooded)]
+    assert not missing
+
+
+@pytest.mark.parametrize(("name", "unit"), [
+    ("dash run before 'original' (was quadratic in message._INLINE_ORIGINAL)", "dash-run-marker"),
+    ("'a@a@a@...' line (was quadratic in generic._ADDRESS_LINE)", "address-chain"),
+])
+def test_fixed_backtracking_stays_linear(name: str, unit: str) -> None:
+    """Both took ~100 s at 64 KB before their fix; four times the input costs ~4x now."""
+    def cost(size: int) -> float:
+        raw = hostile.crafted(size)[unit]
+        return min(timed(raw)[1] for _ in range(3))
+    small, large = cost(16 * 1024), cost(64 * 1024)
+    assert large < 0.5 and large < 8 * small + 0.05, (name, small, large)
+
+
+def test_ten_thousand_recipients_are_capped_linearly() -> None:
+    from classifiers.detectors.base import MAX_FINDINGS
+    raw = hostile.dsn(b"".join(hostile.dsn_block(b"user%d@example.com" % i) for i in range(10_000)))
+    report, elapsed = timed(raw)
+    assert report.kind is Kind.BOUNCE and len(report.outcomes) == MAX_FINDINGS
+    assert_in_time("10k recipients", raw, elapsed)
+
+
+# --- hypothesis -------------------------------------------------------------------------------
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=6000))
+def test_arbitrary_bytes(raw: bytes) -> None:
+    check(classify(raw))
+
+
+_MAILISH = st.lists(st.sampled_from([
+    b"\n", b"\r\n", b"\r", b" ", b"\t", b":", b";", b"@", b"<", b">", b"=?", b"?=", b"--", b"\"",
+    b"From: ", b"Subject: ", b"Content-Type: multipart/report; boundary=b\n", b"--b\n",
+    b"Content-Type: message/delivery-status\n", b"Final-Recipient: rfc822; ", b"Action: failed\n",
+    b"Status: 5.1.1\n", b"Diagnostic-Code: smtp; 550 ", b"user@example.com", b"MAILER-DAEMON",
+    b"Undeliverable", b"charset=iso-2022-jp", b"\x1b$B", b"base64\n", b"\xff", b"\x00",
+]), max_size=300).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_MAILISH)
+def test_mail_shaped_bytes(raw: bytes) -> None:
+    check(classify(raw))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FIXTURES), st.randoms(use_true_random=False))
+def test_mutated_fixture(fixture: tuple[str, bytes], rnd: random.Random) -> None:
+    name, raw = fixture
+    how, mutated = hostile.mutate(raw, rnd)
+    report, elapsed = timed(mutated)
+    check(report)
+    assert_in_time(f"{name} {how}", mutated, elapsed)
+
+
+@pytest.mark.parametrize(("name", "raw"), FIXTURES, ids=[n for n, _ in FIXTURES])
+def test_line_endings_do_not_matter(name: str, raw: bytes) -> None:
+    """The same fixture with LF, CRLF and CR line endings gives the same Report."""
+    lf = normalise_newlines(raw)
+    want = classify(lf)
+    check(want)
+    assert classify(lf.replace(b"\n", b"\r\n")) == want
+    assert classify(lf.replace(b"\n", b"\r")) == want
+
+
+def test_fixture_reports_hold_their_promises() -> None:
+    for name, raw in FIXTURES:
+        check(classify(raw))
+
+
+# --- regex audit ------------------------------------------------------------------------------
+
+PATTERNS = hostile.compiled_patterns()
+_USE = re.compile(r"\b(_[A-Z0-9_]+)\.(search|match|fullmatch|finditer|findall|sub|subn|split)\(")
+_SCANS = {"search": "search", "match": "match", "fullmatch": "fullmatch"}
+
+
+def _uses() -> dict[str, set[str]]:
+    """Pattern name -> the operations the code applies to it (a scan for sub/findall ...)."""
+    uses: dict[str, set[str]] = {}
+    for path in Path(sys.modules["classifiers"].__file__).parent.rglob("*.py"):
+        module = ".".join(path.relative_to(hostile.ROOT).with_suffix("").parts)
+        for name, op in _USE.findall(path.read_text(encoding="utf-8")):
+            uses.setdefault(f"{module}.{name}", set()).add(_SCANS.get(op, "finditer"))
+    return uses
+
+
+USES = _uses()
+
+
+def _cost(pattern: re.Pattern, text, ops: set[str]) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for op in ops:
+            if op == "finditer":
+                for _ in pattern.finditer(text):
+                    pass
+            else:
+                getattr(pattern, op)(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_regex_cost_is_linear(name: str) -> None:
+    """Every module-level regex, run the ways the code runs it, on long runs of what it likes
+    (with and without its own words and a failing tail): 4x the input costs about 4x."""
+    pattern = PATTERNS[name]
+    ops = USES.get(name) or {"search", "match", "fullmatch", "finditer"}
+    slow = []
+    for small, large in zip(hostile.attack_strings(pattern, 1500), hostile.attack_strings(pattern, 6000)):
+        base = _cost(pattern, small, ops)
+        if base < 0.0005:
+            continue   # too cheap to matter at this size; quadratic would already show
+        grown = _cost(pattern, large, ops)
+        if grown > 10 * base + 0.005:
+            slow.append((small[:12], round(base * 1e3, 2), round(grown * 1e3, 2)))
+    assert not slow, f"{name} ({sorted(ops)}): super-linear on {slow}"
