@@ -194,6 +194,7 @@ NDR_SENTENCES: tuple[tuple[Reason, tuple[str, ...]], ...] = (
         "アドレスが見つからなかったか",             # Gmail (Japanese): アドレスが見つからなかったか…
         "not listed in domino directory",     # Lotus Domino
         "not listed in public name & address book",  # Lotus Notes
+        "mail.local: unknown user",            # BSD mail.local, the final host's delivery agent
     )),
 )
 

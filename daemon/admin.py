@@ -37,7 +37,28 @@ Handler = Callable[[argparse.Namespace, Config, Engine, TextIO], int]
 # --- arguments ---------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[name])
     ARGUMENTS[name](parser)
+
+
+#: A few command lines per command, shown by ``bouncewatch COMMAND --help``.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "export": ("bouncewatch export                       # to export.directory, atomically",
+               "bouncewatch export --output-dir /srv/lists/suppressions"),
+    "status": ("bouncewatch status                       # per mailbox, then the suppressions",
+               "bouncewatch status --json | jq .suppressions.total"),
+    "history": ("bouncewatch history someone@example.org",
+                "bouncewatch history someone@example.org --json"),
+    "suppress": ("bouncewatch suppress someone@example.org --reason 'asked to be removed'",
+                 "(exit code 1: the address is on the allow-list; 2: not an e-mail address)"),
+    "release": ("bouncewatch release someone@example.org --reason 'mailbox fixed'",
+                "(holds until a new hard bounce or complaint arrives)"),
+    "reclassify": ("bouncewatch reclassify                   # re-run the matcher over every message",
+                   "bouncewatch reclassify --kind unparseable --kind not-bounce",
+                   "bouncewatch reclassify --policy-only     # after changing [policy]"),
+    "db": ("bouncewatch db upgrade                   # apply the migrations",
+           "bouncewatch db current                   # show the schema revision"),
+}
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 from classifiers import Outcome, Report, classify
 
+from .cli import EXIT_OK, EXIT_PARTIAL
 from .mailfiles import MailFile, UnreadableInput, iter_messages
 
 #: Outcome fields in each row, read directly (dataclasses.asdict deep-copies, and is slow).
@@ -19,7 +20,18 @@ OUTCOME_FIELDS = tuple(f.name for f in fields(Outcome))
 TABLE_COLUMNS = ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by")
 
 
+EXAMPLES = """\
+examples:
+  bouncewatch classify bounce.eml                   # a table: recipient, reason, hard ...
+  bouncewatch classify --jsonl ~/Maildir/.Bounces   # one JSON object per outcome
+  bouncewatch classify archive.mbox | grep userunknown
+
+No configuration or database needed. Exit code 1 when a path could not be read.
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.epilog = EXAMPLES
     parser.add_argument("paths", nargs="+", metavar="PATH", help="message file, Maildir or mbox")
     parser.add_argument("--jsonl", action="store_true", help="one JSON object per outcome")
 
@@ -62,4 +74,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"bouncewatch classify: cannot read {exc}", file=sys.stderr)
     if not args.jsonl:
         _print_table(table, out)
-    return 1 if failures else 0
+    return EXIT_PARTIAL if failures else EXIT_OK

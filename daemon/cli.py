@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reclassify": ("daemon.admin", "re-run the matcher over stored messages"),
     "db": ("daemon.admin", "database maintenance: 'db upgrade' applies migrations"),
     "report": ("daemon.report", "write the HTML report: bounces per day, domains, suppressions"),
+    "completion": ("daemon.completion", "print a shell completion script (bash, zsh or fish)"),
 }
 
 EXIT_OK = 0
@@ -74,8 +75,9 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The parser; only the chosen command's module is imported (``classify`` stays light)."""
+def build_parser(argv: Sequence[str] = (), *, every: bool = False) -> argparse.ArgumentParser:
+    """The parser; only the chosen command's module is imported (``classify`` stays light),
+    or, with ``every``, all of them (for shell completion)."""
     chosen = _chosen(argv)
     parser = argparse.ArgumentParser(
         prog="bouncewatch",
@@ -90,7 +92,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(_module=module_name, _name=name)
-        if name == chosen:
+        if name == chosen or every:
             importlib.import_module(module_name).add_arguments(p, name)
     return parser
 

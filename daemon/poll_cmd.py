@@ -23,7 +23,19 @@ PROGRESS_MIN = 50          # show a progress bar from this many new messages on
 PROGRESS_EVERY = 0.2       # seconds between redraws
 
 
+EXAMPLES = """\
+examples:
+  bouncewatch -c bw.toml poll --once            # test the settings: one pass, a summary
+  bouncewatch poll --once --account lists       # only one account
+  bouncewatch poll                              # keep polling in the foreground (as 'run')
+
+exit codes: 0 every mailbox polled, 3 configuration error (e.g. no password),
+4 a server or the database unreachable or the login refused.
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.epilog = EXAMPLES
     parser.add_argument("--once", action="store_true",
                         help="one pass over all mailboxes, print a summary, exit")
     parser.add_argument("--account", action="append", metavar="NAME",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 import structlog
 
 from . import sdnotify
+from .cli import EXIT_OK
 from .config import AccountConfig, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ class Service:
         log.info("stopping")
         self.shutdown()
         log.info("stopped")
-        return 0
+        return EXIT_OK
 
     def shutdown(self) -> None:
         """Stop the jobs (the running ones finish their message) and the IDLE threads."""
@@ -256,7 +257,17 @@ def install_signal_handlers(stop: threading.Event) -> None:
 
 # --- the command ---------------------------------------------------------------------------
 
+EXAMPLES = """\
+examples:
+  bouncewatch -c /etc/bouncewatch/config.toml run   # what the systemd unit starts
+  bouncewatch run --no-upgrade                      # leave the database schema alone
+
+Stops cleanly on SIGTERM or Ctrl-C (exit 0) after finishing the message in hand.
+"""
+
+
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.epilog = EXAMPLES
     parser.add_argument("--no-upgrade", action="store_true",
                         help="do not apply database migrations at start")
 

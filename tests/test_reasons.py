@@ -318,6 +318,9 @@ CASES: list[tuple[str, str, str, str, str, Reason]] = [
     ("差出人のメールアドレスが存在しません", "", "", "", "", R.REJECTED),
     # the Japanese Domino directory miss stays onhold, as the Domino and Notes detectors say
     ("ﾕｰｻﾞｰ kijitora は Domino ﾃﾞｨﾚｸﾄﾘには見つかりません", "", "", "", "", R.ONHOLD),
+    # BSD mail.local on the final host: no such local account, whatever the SMTP wrapper says
+    ("mail.local: unknown user: tanaka 554 5.3.0 <tanaka@example.net>... Service unavailable",
+     "5.3.0", "554", "", "", R.USERUNKNOWN),
     ("送信先のメールボックスが一杯のため、送信できませんでした。", "", "", "", "", R.MAILBOXFULL),
     ("ＵＳＥＲ ＵＮＫＮＯＷＮ", "", "550", "RCPT", "", R.USERUNKNOWN),
     ("メールボックスの容量オーバーです", "", "", "", "", R.MAILBOXFULL),

@@ -11,7 +11,7 @@ from . import imailserver, mailfoundry, mailmarshal, mcafee, messagingserver  # 
 from . import opensmtpd, postfix, qmail, sendmail, surfcontrol, trendmicro, x1, x3  # MTA formats
 from . import x6  # MTA formats
 from . import amazonses, amazonworkmail, gmail, gmx, googlegroups  # providers
-from . import mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
+from . import messagelabs, mimecast, office365, outlook, sendgrid, verizon, yahoo, zoho  # providers
 from . import biglobe, domino, ezweb, kddi, mfilter, notes, x2  # Japanese formats
 from . import arf, autoreply, generic, receipt, rfc3464  # the generic decoders (keep last)
 from .base import Detect, Detection, Finding
@@ -34,6 +34,7 @@ DETECTORS: tuple[tuple[str, Detect], ...] = (
     (gmx.NAME, gmx.detect),
     (verizon.NAME, verizon.detect),
     (mimecast.NAME, mimecast.detect),
+    (messagelabs.NAME, messagelabs.detect),
     (office365.NAME, office365.detect),
     (outlook.NAME, outlook.detect),
     (sendgrid.NAME, sendgrid.detect),

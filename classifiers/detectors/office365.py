@@ -31,7 +31,7 @@ from ..model import Reason
 from ..smtp import reply_code_in, status_in
 from . import exchange2007
 from .base import Detection, Finding
-from .rfc3464 import finding, kind_of
+from .rfc3464 import findings_of, kind_of
 
 NAME = "office365"
 
@@ -65,9 +65,7 @@ def detect(msg: Message) -> Detection | None:
         if card is None:
             return None
         return replace(card, findings=tuple(_unwrapped(f, host) for f in card.findings))
-    multi = len(msg.dsn_recipients) > 1
-    findings = tuple(_unwrapped(finding(block, msg.text, multi), host)
-                     for block in msg.dsn_recipients)
+    findings = tuple(_unwrapped(f, host) for f in findings_of(msg.dsn_recipients, msg.text))
     return Detection(kind=kind_of(f.action for f in findings), findings=findings)
 
 

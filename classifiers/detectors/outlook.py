@@ -13,7 +13,7 @@ from dataclasses import replace
 from ..message import Message
 from ..model import Reason
 from .base import Detection
-from .rfc3464 import finding, kind_of
+from .rfc3464 import findings_of, kind_of
 
 NAME = "outlook"
 
@@ -35,10 +35,8 @@ def detect(msg: Message) -> Detection | None:
     sender = msg.sender.lower()
     if _SENDER not in sender or not any(service in sender for service in _SERVICES):
         return None
-    multi = len(msg.dsn_recipients) > 1
     findings = []
-    for block in msg.dsn_recipients:
-        found = finding(block, msg.text, multi)
+    for found in findings_of(msg.dsn_recipients, msg.text):
         words = " ".join(found.diagnostic.lower().split())
         reason = next((r for phrase, r in _OWN_WORDS if phrase in words), None)
         findings.append(replace(found, reason=reason) if reason else found)

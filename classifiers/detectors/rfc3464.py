@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse_fields
@@ -40,11 +40,17 @@ def detect(msg: Message) -> Detection | None:
         if not blocks:
             return None
         errors = ("delivery-status fields read from the text: the report's MIME is broken",)
+    findings = findings_of(blocks, msg.text)
+    return Detection(kind=kind_of(f.action for f in findings), findings=findings, errors=errors)
+
+
+def findings_of(blocks: Sequence[Headers], prose: str) -> tuple[Finding, ...]:
+    """One Finding per recipient block (at most MAX_FINDINGS); with several recipients each
+    reads only the prose that names it, not the others'."""
     blocks = blocks[:MAX_FINDINGS]
     recipients = [recipient_of(b) for b in blocks]
     others = frozenset(r.lower() for r in recipients if r) if len(blocks) > 1 else ()
-    findings = tuple(finding(b, msg.text, others, r) for b, r in zip(blocks, recipients))
-    return Detection(kind=kind_of(f.action for f in findings), findings=findings, errors=errors)
+    return tuple(finding(b, prose, others, r) for b, r in zip(blocks, recipients))
 
 
 def fields_in_prose(msg: Message) -> tuple[Headers, ...]:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from ..address import normalise
 from ..message import Message
 from .base import Detection
-from .rfc3464 import finding, kind_of
+from .rfc3464 import findings_of, kind_of
 
 NAME = "sendgrid"
 
@@ -34,10 +34,8 @@ def detect(msg: Message) -> Detection | None:
     if text.find(_MARK, 0, _OPENING) == -1 or not msg.dsn_recipients:
         return None
     said = {normalise(m.group(1)).lower(): m for m in _LINE.finditer(text)}
-    multi = len(msg.dsn_recipients) > 1
     findings = []
-    for block in msg.dsn_recipients:
-        found = finding(block, text, multi)
+    for found in findings_of(msg.dsn_recipients, text):
         line = said.get(normalise(found.recipient).lower())
         if line:
             found = replace(found, command=found.command or _COMMANDS[line.group(4)],

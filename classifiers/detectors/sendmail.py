@@ -23,6 +23,9 @@ NAME = "sendmail"
 
 _SUBJECTS = ("returned mail:", "postmaster notify:", "warning: could not send message")
 _TRANSCRIPT = "----- Transcript of session follows -----"
+# A local delivery agent's own line in a transcript: "mail.local: unknown user: kijitora".
+_LOCAL_MAILER = re.compile(r"[a-z][\w.-]{0,30}: \S")
+_NOTES = 3  # local mailer lines kept before a verdict
 _FATAL = "The following addresses had permanent"  # "... fatal errors -----", "... delivery errors"
 _UNSENT = ("----- Unsent message follows -----", "----- Original message follows -----",
            "----- Message header follows -----")
@@ -106,6 +109,7 @@ def read_transcript(section: str) -> _Transcript:
     pending: _Reply | None = None
     continuing = False
     rcpt_args: dict[str, str] = {}  # ">>> RCPT To:<a>" line -> its address, read once
+    notes: list[str] = []  # a local mailer's words before its verdict ("mail.local: unknown user: x")
     for raw in section.split("\n"):
         line = raw.strip()
         if not line:
@@ -143,14 +147,18 @@ def read_transcript(section: str) -> _Transcript:
             words = verdict.group(4)
             if not reply_code_in(words):  # "554 <a>... 550 Host unknown": the inner code counts
                 words = " ".join(w for w in (verdict.group(1), verdict.group(2), words) if w)
+            if notes and pending is None:
+                words = " ".join(notes[-_NOTES:] + [words])
             out.verdicts.setdefault(address, (words, pending))
-            pending = None
+            pending, notes = None, []
             continue
         mailer = _HOST_VERDICT.match(line)
         if mailer:
             out.hosts.setdefault(mailer.group(2).lower(), line)
         elif _BARE.match(line):
             out.bare.append(line)
+        elif _LOCAL_MAILER.match(line):
+            notes.append(line)
     return out
 
 
