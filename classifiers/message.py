@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import mime
-from .text import decode_header_value, html_to_text
+from .text import decode_header_value, html_to_text, lower_aligned
 
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -156,9 +156,7 @@ def split_inline_original(text: str) -> tuple[str, str]:
     "Original message follows", or at a "Received: from" line in the text.
     """
     head = text[:_SCAN_LIMIT]
-    lowered = head.lower()
-    if len(lowered) != len(head):  # a few characters change length when lowercased
-        lowered = head.encode("ascii", "replace").decode("ascii").lower()
+    lowered = lower_aligned(head)
     # Every marker contains one of these words: find them in C, run the regex from there.
     hits = [at for at in (lowered.find(word) for word in _MARKER_WORDS) if at != -1]
     if not hits:

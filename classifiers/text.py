@@ -188,9 +188,7 @@ def _drop_hidden(html: str) -> str:
 
     Plain ``find`` calls, each resuming where the last stopped (a lazy ``.*?</script>``
     regex rescans the rest of the text for every unclosed tag: quadratic)."""
-    lowered = html.lower()
-    if len(lowered) != len(html):  # a few characters change length when lowercased
-        lowered = html.encode("ascii", "replace").decode("ascii").lower()
+    lowered = lower_aligned(html)
     if "<script" not in lowered and "<style" not in lowered:
         return html
     out: list[str] = []
@@ -211,6 +209,16 @@ def _drop_hidden(html: str) -> str:
         pos = close + 1 if close != -1 else len(html)
     out.append(html[pos:])
     return "".join(out)
+
+
+def lower_aligned(text: str) -> str:
+    """``text.lower()`` with every character at the same index as in ``text``, so positions
+    found in one hold in the other (a few characters, like "İ", lengthen when lowercased;
+    then non-ASCII characters become "?")."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = text.encode("ascii", "replace").decode("ascii").lower()
+    return lowered
 
 
 _SPACES = re.compile(r"\s+")

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from classifiers import Kind, Report, classify
 from classifiers.detectors.base import MAX_FINDINGS
 
-#: Seconds allowed per megabyte of input (plus a fixed second): ~50x what it takes here.
-SECONDS_PER_MB = 1.0
+#: Seconds allowed per megabyte of input (plus BASE_SECONDS): far above what linear code
+#: takes (~0.1-0.3 s/MB here, more on a loaded CI box), far below any quadratic blow-up.
+SECONDS_PER_MB = 2.0
+BASE_SECONDS = 2.0
 
 DSN_HEAD = (b"From: Mail Delivery Service <postmaster@mx.example.net>\n"
             b"To: news@example.org\nSubject: Delivery report\nMIME-Version: 1.0\n"
@@ -92,6 +94,14 @@ def many_recipients() -> bytes:
     return _dsn(b"".join(_block(b"user%d@example.com" % i) for i in range(10_000)))
 
 
+def many_recipients_read_from_prose() -> bytes:
+    """No Diagnostic-Code: each recipient's words are looked up in 1 MB of prose."""
+    blocks = b"".join(b"Final-Recipient: rfc822; u%d@example.com\nAction: failed\n"
+                      b"Status: 5.0.0\n\n" % i for i in range(3000))
+    prose = b"u1@example.com failed: no such user. " * 28_000
+    return DSN_HEAD.replace(b"Delivery failed.", prose) + blocks + b"\n--B--\n"
+
+
 def unclosed_html() -> bytes:
     return (b"From: postmaster@example.net\nSubject: Undeliverable\nContent-Type: text/html\n\n"
             + b"<style>" * 150_000 + b"<script" * 100_000 + b"<" * 200_000 + b"<br" * 100_000)
@@ -110,7 +120,7 @@ def unclosed_everything() -> bytes:
 CASES: dict[str, Callable[[], bytes]] = {f.__name__: f for f in (
     huge_body, one_char_body, one_char_in_every_place, many_header_lines, endless_folding,
     deep_nesting, nul_bytes, eight_bit_headers, lying_charsets, broken_base64,
-    many_recipients, unclosed_html, long_lines_for_the_fallback, unclosed_everything)}
+    many_recipients, many_recipients_read_from_prose, unclosed_html, long_lines_for_the_fallback, unclosed_everything)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -121,7 +131,7 @@ def test_hostile_input_completes_in_linear_time(name: str) -> None:
     elapsed = time.process_time() - started
     assert isinstance(report, Report)
     assert report.decoded_by != "error", report.errors
-    limit = 1.0 + SECONDS_PER_MB * len(raw) / 1e6
+    limit = BASE_SECONDS + SECONDS_PER_MB * len(raw) / 1e6
     assert elapsed < limit, f"{name}: {elapsed:.2f}s for {len(raw) / 1e6:.1f} MB"
 
 
@@ -183,4 +193,4 @@ def test_every_fixture_padded_with_hostile_text_stays_fast(path: Path) -> None:
         report = classify(padded)
         elapsed = time.process_time() - started
         assert report.decoded_by != "error", report.errors
-        assert elapsed < 1.0 + SECONDS_PER_MB * len(padded) / 1e6, f"{elapsed:.2f}s"
+        assert elapsed < BASE_SECONDS + SECONDS_PER_MB * len(padded) / 1e6, f"{elapsed:.2f}s"

@@ -15,7 +15,8 @@ import re
 from ..address import find_addresses
 from ..message import Message, split_inline_original
 from ..model import Kind
-from .base import Detection, Finding
+from ..text import lower_aligned
+from .base import MAX_FINDINGS, Detection, Finding
 from .rfc3464 import prose_about
 
 NAME = "generic"
@@ -63,9 +64,11 @@ def detect(msg: Message) -> Detection | None:
     if not recipients:
         return Detection(kind=Kind.BOUNCE, findings=(
             Finding(recipient="", diagnostic=prose[:_PROSE_LIMIT], action="failed"),))
+    recipients = recipients[:MAX_FINDINGS]
     others = frozenset(r.lower() for r in recipients) if len(recipients) > 1 else frozenset()
+    lowered = lower_aligned(prose)
     return Detection(kind=Kind.BOUNCE, findings=tuple(
-        Finding(recipient=r, diagnostic=prose_about(prose, r, bool(others), others),
+        Finding(recipient=r, diagnostic=prose_about(prose, r, bool(others), others, lowered),
                 action="failed") for r in recipients))
 
 

@@ -9,13 +9,13 @@ actions: any failure makes a bounce; else a delay notice; else a success report.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Collection, Sequence
 
 from ..address import find_addresses, normalise
 from ..message import Headers, Message, parse_fields
 from ..model import Kind
 from ..smtp import command_in, status_in, type_stripped
+from ..text import lower_aligned
 from .base import MAX_FINDINGS, Detection, Finding
 
 NAME = "rfc3464"
@@ -31,6 +31,7 @@ _ACTIONS = {"failed": "failed", "failure": "failed", "fail": "failed", "error": 
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _PROSE_LIMIT = 1500
 _NEARBY_LINES = 8
+_SCAN_LIMIT = 64 * 1024
 
 
 def detect(msg: Message) -> Detection | None:
@@ -50,7 +51,8 @@ def findings_of(blocks: Sequence[Headers], prose: str) -> tuple[Finding, ...]:
     blocks = blocks[:MAX_FINDINGS]
     recipients = [recipient_of(b) for b in blocks]
     others = frozenset(r.lower() for r in recipients if r) if len(blocks) > 1 else ()
-    return tuple(finding(b, prose, others, r) for b, r in zip(blocks, recipients))
+    lowered = lower_aligned(prose)  # once, not once per recipient
+    return tuple(finding(b, prose, others, r, lowered) for b, r in zip(blocks, recipients))
 
 
 def fields_in_prose(msg: Message) -> tuple[Headers, ...]:
@@ -99,14 +101,15 @@ def kind_of(actions) -> Kind:
 
 
 def finding(block: Headers, prose: str, others: Collection[str] = (),
-            recipient: str | None = None) -> Finding:
+            recipient: str | None = None, lowered: str | None = None) -> Finding:
     """One recipient block as a Finding; without Diagnostic-Code the prose stands in."""
     recipient = recipient_of(block) if recipient is None else recipient
     diagnostic = type_stripped(block.get("diagnostic-code"))
     action = action_of(block)
     if not diagnostic and action not in SUCCESS_ACTIONS:
         # A delay notice's prose is boilerplate about delays: only the recipient's own line.
-        diagnostic = prose_about(prose, recipient, bool(others) or action == "delayed", others)
+        diagnostic = prose_about(prose, recipient, bool(others) or action == "delayed", others,
+                                 lowered)
     return Finding(
         recipient=recipient, diagnostic=diagnostic, status=status_in(block.get("status")),
         action=action, remote_mta=type_stripped(block.get("remote-mta")).lower(),
@@ -114,12 +117,18 @@ def finding(block: Headers, prose: str, others: Collection[str] = (),
     )
 
 
-def prose_about(prose: str, recipient: str, multi: bool, others: Collection[str] = ()) -> str:
+def prose_about(prose: str, recipient: str, multi: bool, others: Collection[str] = (),
+                lowered: str | None = None) -> str:
     """What the prose says about ``recipient``. Alone: the paragraph naming it, else the
     whole prose. One of several: the line naming it and the lines after it, up to a blank
     line or a line naming one of the ``others`` (lowercase addresses; without them, any other
-    address), or "" when they say nothing more than the address."""
-    at = prose.lower().find(recipient.lower()) if recipient else -1
+    address), or "" when they say nothing more than the address. ``lowered`` is
+    ``lower_aligned(prose)`` when the caller has it already."""
+    if lowered is None:
+        lowered = lower_aligned(prose)
+    # Only the first _SCAN_LIMIT characters: with many recipients absent from a long prose,
+    # each would otherwise scan all of it.
+    at = lowered.find(recipient.lower(), 0, _SCAN_LIMIT) if recipient else -1
     if at == -1:
         return "" if multi else prose[:_PROSE_LIMIT]
     if multi:
