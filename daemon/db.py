@@ -129,28 +129,30 @@ def alembic_config(url: str) -> Any:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (``head``: the schema this code expects)."""
-    from alembic import command
-
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
-    finally:
-        engine.dispose()
+    _migrate(url, "upgrade", revision)
 
 
 def downgrade(url: str, revision: str) -> None:
     """Revert the migrations down to ``revision`` (``base``: an empty database)."""
+    _migrate(url, "downgrade", revision)
+
+
+#: Instances starting together on one PostgreSQL database take turns to migrate it (the
+#: others then find it at head); any constant will do.
+MIGRATION_LOCK_ID = 0x62770001
+
+
+def _migrate(url: str, direction: str, revision: str) -> None:
     from alembic import command
 
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
-            command.downgrade(cfg, revision)
+            getattr(command, direction)(cfg, revision)
     finally:
         engine.dispose()
 

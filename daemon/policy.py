@@ -24,6 +24,8 @@ from enum import StrEnum
 from itertools import islice
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifiers import Kind, Reason
@@ -201,18 +203,35 @@ def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, 
     newly: list[str] = []
     it = iter(dict.fromkeys(addresses))
     while chunk := list(islice(it, CHUNK)):
+        rows, created = _locked_rows(session, chunk, now)
         events = _load_events(session, chunk)
-        rows = {a.address: a for a in session.scalars(select(Address).where(Address.address.in_(chunk)))}
         for address in chunk:
             decision = decide(events.get(address, ()), policy,
                               allowed=allow_matches(address, policy.allow))
-            before = rows[address].state if address in rows else None
-            _store(session, rows.get(address), address, decision, now)
+            before = None if address in created else rows[address].state
+            _store(rows[address], decision, now)
             if decision.state is AddressState.SUPPRESSED and before != AddressState.SUPPRESSED:
                 newly.append(address)
         if progress:
             progress(len(chunk))
     return tuple(newly)
+
+
+def _locked_rows(session: Session, chunk: list[str], now: datetime) -> tuple[dict[str, Address], set[str]]:
+    """The chunk's rows, created when missing, locked (``FOR UPDATE``, in address order),
+    and the addresses whose row was just created. Writers of the same address (instances on
+    one PostgreSQL database) take turns, and the events read after the lock include all
+    committed before it: no lost update. (SQLite has one writer: the insert holds its lock.)"""
+    insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
+    created = set(session.scalars(insert(Address.__table__).values([
+        dict(address=a, state=str(AddressState.ACTIVE), updated_at=now) for a in sorted(chunk)
+    ]).on_conflict_do_nothing(index_elements=["address"]).returning(Address.__table__.c.address)))
+    stmt = (select(Address).where(Address.address.in_(chunk)).order_by(Address.address)
+            .with_for_update().execution_options(populate_existing=True))
+    return {a.address: a for a in session.scalars(stmt)}, created
+
+
+_DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def _load_events(session: Session, chunk: list[str]) -> dict[str, list[Event]]:
@@ -232,10 +251,7 @@ def _load_events(session: Session, chunk: list[str]) -> dict[str, list[Event]]:
     return events
 
 
-def _store(session: Session, row: Address | None, address: str, d: Decision, now: datetime) -> None:
-    if row is None:
-        row = Address(address=address)
-        session.add(row)
+def _store(row: Address, d: Decision, now: datetime) -> None:
     for name in ("reason", "status", "reply_code", "note", "manual", "suppressed_at",
                  "source_message_pk", "source_message_id", "first_seen", "last_seen",
                  "bounce_count", "soft_count"):
