@@ -202,6 +202,53 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookConfig:
+    """Push each new suppression and release to ``url`` (off when "") as signed JSON; the
+    signing secret comes from ``secret_file`` or ``secret_env``, never from the config."""
+
+    url: str = ""
+    secret_env: str = ""
+    secret_file: str = ""
+    timeout: float = 10.0           # seconds per attempt
+    max_attempts: int = 50          # then the event waits for `bouncewatch webhook flush`
+    interval: int = 10              # seconds between looks at the outbox
+
+    def __post_init__(self) -> None:
+        _require(self.timeout > 0, "timeout", "must be positive (seconds)")
+        _require(self.max_attempts >= 1, "max_attempts", "must be at least 1")
+        _require(self.interval >= 1, "interval", "must be at least 1 (seconds)")
+        if not self.url:
+            return
+        scheme, _, rest = self.url.partition("://")
+        _require(scheme in ("http", "https") and bool(rest.split("/", 1)[0]), "url",
+                 f"must be an http:// or https:// URL, not {redact_url(self.url)!r}")
+        _require(bool(self.secret_env or self.secret_file), "secret_env",
+                 "set secret_env or secret_file (the signing secret never goes in the config)")
+
+    def __repr__(self) -> str:
+        return (f"WebhookConfig(url={redact_url(self.url)!r}, secret_env={self.secret_env!r}, "
+                f"secret_file={self.secret_file!r}, timeout={self.timeout!r}, "
+                f"max_attempts={self.max_attempts!r}, interval={self.interval!r})")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    listen: str = ""                # "host:port" of the Prometheus endpoint; "": off
+
+    def __post_init__(self) -> None:
+        if self.listen:
+            host, sep, port = self.listen.rpartition(":")
+            _require(bool(sep and host) and port.isdigit() and 0 < int(port) < 65536, "listen",
+                     f"must be host:port, e.g. 127.0.0.1:9464, not {self.listen!r}")
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port); an IPv6 host may be written in brackets: ``[::1]:9464``."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     database: DatabaseConfig = DatabaseConfig()
     accounts: tuple[AccountConfig, ...] = ()
@@ -209,6 +256,8 @@ class Config:
     export: ExportConfig = ExportConfig()
     logging: LoggingConfig = LoggingConfig()
     limits: LimitsConfig = LimitsConfig()
+    webhook: WebhookConfig = WebhookConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.accounts]
@@ -317,6 +366,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         database=replace(config.database, url=resolve_sqlite_url(config.database.url, base)),
         accounts=accounts,
         export=replace(config.export, directory=path(config.export.directory)),
+        webhook=replace(config.webhook, secret_file=path(config.webhook.secret_file)
+                        if "/" in config.webhook.secret_file else config.webhook.secret_file),
     )
 
 
@@ -339,33 +390,40 @@ def resolve_password(account: AccountConfig) -> str:
 
     Errors name the account and the file or variable, never the value.
     """
-    where = f"accounts '{account.name}'"
-    if account.password_file:
-        file = account.password_file
+    return read_secret(f"accounts '{account.name}'", "password_file", account.password_file,
+                       account.password_env)
+
+
+def read_secret(where: str, file_key: str, file: str, env: str) -> str:
+    """A secret from ``file`` (a bare name is a systemd credential in $CREDENTIALS_DIRECTORY)
+    or else the environment variable ``env``; errors name ``where``, the key and the file or
+    variable, never the value."""
+    if file:
         if "/" not in file:
             creds = os.environ.get("CREDENTIALS_DIRECTORY")
             if not creds:
-                raise ConfigError(f"{where}: password_file {file!r} is a credential name but "
+                raise ConfigError(f"{where}: {file_key} {file!r} is a credential name but "
                                   "$CREDENTIALS_DIRECTORY is not set (give a path like ./name)")
             file = os.path.join(creds, file)
         try:
             with open(file, encoding="utf-8") as fh:
-                password = fh.read().rstrip("\r\n")
+                secret = fh.read().rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            raise ConfigError(f"{where}: cannot read password_file {file}: {reason}") from None
-        if not password:
-            raise ConfigError(f"{where}: password_file {file} is empty")
-        return password
-    password = os.environ.get(account.password_env, "")
-    if not password:
-        raise ConfigError(f"{where}: environment variable {account.password_env} is not set or empty")
-    return password
+            raise ConfigError(f"{where}: cannot read {file_key} {file}: {reason}") from None
+        if not secret:
+            raise ConfigError(f"{where}: {file_key} {file} is empty")
+        return secret
+    secret = os.environ.get(env, "")
+    if not secret:
+        raise ConfigError(f"{where}: environment variable {env} is not set or empty")
+    return secret
 
 
 __all__ = [
     "AccountConfig", "Config", "ConfigError", "DatabaseConfig", "ExportConfig", "ExportTarget",
     "LimitsConfig",
-    "LoggingConfig", "PolicyConfig", "find_config", "load_config", "parse_config",
-    "redact_url", "resolve_password", "resolve_sqlite_url",
+    "LoggingConfig", "MetricsConfig", "PolicyConfig", "WebhookConfig", "find_config",
+    "load_config", "parse_config", "read_secret", "redact_url", "resolve_password",
+    "resolve_sqlite_url",
 ]

@@ -193,7 +193,26 @@ class MailboxState(Base):
     backlog: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class OutboxEvent(Base):
+    """A suppression or a release to push to the webhook, written in the same transaction as
+    the decision (see ``daemon.webhook``); ``delivered_at`` is set once the receiver took it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(16))            # "suppressed" or "released"
+    address: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[str] = mapped_column(Text)                # the JSON body, less its "id"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
 __all__ = [
     "Address", "AddressAction", "AddressState", "Base", "Disposition", "Location",
-    "MailboxState", "ManualAction", "Message", "NAMING_CONVENTION", "Outcome", "UTCDateTime",
+    "MailboxState", "ManualAction", "Message", "NAMING_CONVENTION", "Outcome", "OutboxEvent",
+    "UTCDateTime",
 ]

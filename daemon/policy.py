@@ -33,6 +33,7 @@ from classifiers import Kind, Reason
 from .addresses import allow_matches
 from .config import PolicyConfig
 from .models import Address, AddressAction, AddressState, ManualAction, Message, Outcome
+from .webhook import record_change
 
 REASON_MANUAL = "manual"
 REASON_ESCALATED = "escalated"
@@ -210,6 +211,7 @@ def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, 
                               allowed=allow_matches(address, policy.allow))
             before = None if address in created else rows[address].state
             _store(rows[address], decision, now)
+            record_change(session, address, before, decision, now)   # the webhook's outbox
             if decision.state is AddressState.SUPPRESSED and before != AddressState.SUPPRESSED:
                 newly.append(address)
         if progress:

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import faults, store
+from . import faults, metrics, store
 from .config import AccountConfig, Config
 from .db import in_transaction
 from .db import describe_error, session_scope
@@ -97,6 +97,7 @@ def poll_mailbox(engine: Engine, config: Config, account: AccountConfig, folder:
     (``ImapError`` and its subclasses, ``ConfigError`` for a missing password).
     """
     mailbox = store.mailbox_key(account.name, folder)
+    metrics.poll_started(mailbox)
     try:
         with _connection(account, inbox) as conn:
             result = _poll(conn, engine, config, account, folder, mailbox, stop, progress)
@@ -118,6 +119,7 @@ def _connection(account: AccountConfig, inbox: Inbox | None) -> Iterator[Inbox]:
 
 def _record_poll(engine: Engine, mailbox: str, *, ok: bool, error: str = "",
                  backlog: int = 0) -> None:
+    metrics.poll_finished(mailbox, ok)
     try:
         with session_scope(engine) as session:
             store.record_poll(session, mailbox, ok=ok, error=error, backlog=backlog, at=_now())
@@ -196,6 +198,7 @@ def _record(engine: Engine, config: Config, mailbox: str, uidvalidity: int,
 
     rec = in_transaction(engine, record)
     faults.point("committed")
+    metrics.message_recorded(rec)
     log.info("message recorded", mailbox=mailbox, uid=message.uid, size=message.size,
              kind=rec.kind, disposition=str(rec.disposition), duplicate=rec.duplicate,
              outcomes=rec.outcomes, hard=rec.hard, suppressed=list(rec.suppressed))

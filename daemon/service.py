@@ -27,6 +27,7 @@ from .config import AccountConfig, Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from .imap import Inbox
+    from .metrics import Endpoint
 
 log = structlog.get_logger(__name__)
 
@@ -162,6 +163,7 @@ class Service:
         self.workers = [MailboxWorker(self, a, f) for a in config.accounts for f in a.folders]
         self.scheduler = self._scheduler()
         self._threads: list[threading.Thread] = []
+        self.metrics: Endpoint | None = None     # the Prometheus endpoint ([metrics] listen)
 
     def _scheduler(self):  # type: ignore[no-untyped-def]
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -192,9 +194,26 @@ class Service:
                 self._threads.append(thread)
         self.scheduler.add_job(self.export, CronTrigger.from_crontab(self.config.export.schedule),
                                id="export", name="export")
+        if self.config.webhook.url:
+            self.scheduler.add_job(self.push, IntervalTrigger(seconds=self.config.webhook.interval),
+                                   id="webhook", name="webhook", next_run_time=now)
+        if self.config.metrics.listen:
+            from .metrics import serve
+
+            self.metrics = serve(self.engine, self.config)   # MetricsUnavailable: not started
         self.scheduler.start()
         for thread in self._threads:
             thread.start()
+
+    def push(self) -> None:
+        """The webhook job: send what is due from the outbox (a failed delivery waits for its
+        backoff; the outbox keeps it)."""
+        from .webhook import deliver
+
+        try:
+            deliver(self.engine, self.config)
+        except Exception:  # noqa: BLE001 - e.g. the secret file went missing: log, go on
+            log.exception("webhook pass failed")
 
     def export(self) -> None:
         """The nightly export job; a failure is logged and retried the next night."""
@@ -243,6 +262,8 @@ class Service:
             self.scheduler.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=30)
+        if self.metrics is not None:
+            self.metrics.close()
         self.engine.dispose()
 
 
@@ -298,6 +319,12 @@ def run(args: argparse.Namespace) -> int:
             from .db import describe_error
             log.error("cannot upgrade the database", error=describe_error(exc))
             return EXIT_UNAVAILABLE
+    from .metrics import MetricsUnavailable
+
     service = Service(config)
     install_signal_handlers(service.stop)
-    return service.serve()
+    try:
+        return service.serve()
+    except MetricsUnavailable as exc:
+        log.error(str(exc))
+        return EXIT_CONFIG

@@ -74,6 +74,7 @@ class Recorded:
     outcomes: int
     hard: int
     suppressed: tuple[str, ...]   # addresses this message newly suppressed
+    reasons: tuple[tuple[str, bool], ...] = ()   # (reason, hard) of each outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,8 @@ def _valid_recipients(outcomes: Iterable[Outcome]) -> list[str]:
 def _recorded(message: Message, *, duplicate: bool, suppressed: tuple[str, ...]) -> Recorded:
     return Recorded(message_pk=message.id, duplicate=duplicate, kind=message.kind,
                     disposition=Disposition(message.disposition), outcomes=len(message.outcomes),
-                    hard=sum(o.hard for o in message.outcomes), suppressed=suppressed)
+                    hard=sum(o.hard for o in message.outcomes), suppressed=suppressed,
+                    reasons=tuple((o.reason, o.hard) for o in message.outcomes))
 
 
 def reclassify_message(session: Session, message: Message, config: Config,

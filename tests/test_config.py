@@ -33,7 +33,7 @@ def test_example_loads_and_documents_every_key_with_its_default():
     config = load_config(EXAMPLE)
     raw = tomllib.loads(EXAMPLE.read_text())
     defaults = parse_config({}, EXAMPLE.parent)
-    for section in ("database", "policy", "export", "logging", "limits"):
+    for section in ("database", "policy", "export", "logging", "limits", "webhook", "metrics"):
         field_names = {f.name for f in dataclasses.fields(getattr(config, section))}
         assert set(raw[section]) == field_names, section
         assert getattr(config, section) == getattr(defaults, section), section
