@@ -1,7 +1,8 @@
 """``bouncewatch poll --once``: one pass over every configured mailbox, then a summary.
 
-Exit codes (daemon.cli): 0 all mailboxes polled, 3 configuration error (including a missing
-password), 4 a server or the database could not be reached (or refused the login).
+Exit codes (daemon.cli): 0 all mailboxes polled, 1 a mailbox was busy (another process was
+polling it), 3 configuration error (including a missing password), 4 a server or the
+database could not be reached (or refused the login).
 Without ``--once`` it keeps polling in the foreground, exactly like ``bouncewatch run``.
 """
 from __future__ import annotations
@@ -29,8 +30,9 @@ examples:
   bouncewatch poll --once --account lists       # only one account
   bouncewatch poll                              # keep polling in the foreground (as 'run')
 
-exit codes: 0 every mailbox polled, 3 configuration error (e.g. no password),
-4 a server or the database unreachable or the login refused.
+exit codes: 0 every mailbox polled, 1 a mailbox was busy (another process polls it),
+3 configuration error (e.g. no password), 4 a server or the database unreachable or
+the login refused.
 """
 
 
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.once:
         from . import service
         return service.run(args)
-    from .cli import EXIT_CONFIG, EXIT_OK, EXIT_UNAVAILABLE
+    from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE
     from .config import ConfigError, load_config
     from .imap import ImapError, security_warnings
     from .logs import configure_logging
@@ -131,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from .db import describe_error, make_engine, upgrade
+    from .mailboxlock import MailboxBusy
     from .poller import poll_mailbox
 
     try:
@@ -160,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
                 except (ImapError, OperationalError) as exc:
                     rows.append(Row(name, result=f"error: {describe_error(exc)}"))
                     worst = max(worst, EXIT_UNAVAILABLE)
+                except MailboxBusy as exc:
+                    rows.append(Row(name, result=f"busy: {exc}"))
+                    worst = max(worst, EXIT_PARTIAL)
                 else:
                     rows.append(Row(name, r.new, r.duplicates, r.moved, r.hard,
                                     len(r.suppressed), r.backlog,

@@ -24,6 +24,7 @@ from .config import AccountConfig, Config
 from .db import in_transaction
 from .db import describe_error, session_scope
 from .imap import FetchedMessage, Inbox, chunks
+from .mailboxlock import mailbox_lock
 from .models import Disposition
 
 log = structlog.get_logger(__name__)
@@ -95,16 +96,18 @@ def poll_mailbox(engine: Engine, config: Config, account: AccountConfig, folder:
     Opens its own connection unless ``inbox`` is given (the IDLE loop passes its own).
     Every pass is recorded with ``store.record_poll``; errors are recorded, then re-raised
     (``ImapError`` and its subclasses, ``ConfigError`` for a missing password).
+    Raises ``MailboxBusy`` (nothing recorded) while another process polls the same mailbox.
     """
     mailbox = store.mailbox_key(account.name, folder)
     metrics.poll_started(mailbox)
-    try:
-        with _connection(account, inbox) as conn:
-            result = _poll(conn, engine, config, account, folder, mailbox, stop, progress)
-    except Exception as exc:
-        _record_poll(engine, mailbox, ok=False, error=describe_error(exc))
-        raise
-    _record_poll(engine, mailbox, ok=True, backlog=result.backlog)
+    with mailbox_lock(engine, mailbox):
+        try:
+            with _connection(account, inbox) as conn:
+                result = _poll(conn, engine, config, account, folder, mailbox, stop, progress)
+        except Exception as exc:
+            _record_poll(engine, mailbox, ok=False, error=describe_error(exc))
+            raise
+        _record_poll(engine, mailbox, ok=True, backlog=result.backlog)
     return result
 
 

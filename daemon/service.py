@@ -102,11 +102,12 @@ class MailboxWorker:
 
         from .db import describe_error
         from .imap import ImapError
+        from .mailboxlock import MailboxBusy
 
         self.failures += 1
         self.last_error = describe_error(exc)
         self.retry_in = self.service.backoff.delay(self.failures)
-        known = isinstance(exc, (ImapError, ConfigError, OperationalError))  # no traceback
+        known = isinstance(exc, (ImapError, ConfigError, OperationalError, MailboxBusy))
         (log.warning if known else log.error)(
             "poll failed", mailbox=self.name, error=self.last_error, error_type=type(exc).__name__,
             failures=self.failures, retry_in=round(self.retry_in, 1), exc_info=not known)
