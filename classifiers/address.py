@@ -64,10 +64,23 @@ def normalise(value: str) -> str:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
             return ""
-    if (not _VALID_DOMAIN.fullmatch(domain) or not local.isprintable()
-            or not local.startswith('"') and len(local.split(None, 1)) != 1):
+    if len(domain) > 253 or not _VALID_DOMAIN.fullmatch(domain) or not _valid_local(local):
         return ""
     return f"{local}@{domain}"
+
+
+#: Characters an unquoted local part cannot hold (RFC 5322 specials): "a,b@x", "a@b@x" are
+#: fragments of a list or a broken field, never a mailbox to suppress.
+_SPECIALS = frozenset('()<>[]:;@\\,"')
+
+
+def _valid_local(local: str) -> bool:
+    """A whole quoted string ("john doe"), or printable text without blanks or specials
+    (dots anywhere: Japanese carriers issued "taro.@example.jp")."""
+    if len(local) >= 2 and local[0] == '"' and local[-1] == '"':
+        inner = local[1:-1].replace("\\\\", "").replace('\\"', "")
+        return inner.isprintable() and '"' not in inner
+    return local.isprintable() and not any(c in _SPECIALS or c.isspace() for c in local)
 
 
 _VERP_NUMBER = re.compile(r"-\d{1,20}-")

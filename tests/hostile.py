@@ -20,6 +20,8 @@ from pathlib import Path
 
 import classifiers
 import classifiers.detectors
+from classifiers import DEAD_REASONS, Kind, Reason, Report
+from classifiers.address import normalise
 from classifiers.detectors import DETECTORS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,34 @@ DSN_HEAD = (b"From: Mail Delivery Service <postmaster@mx.example.net>\n"
             b"--B\nContent-Type: text/plain\n\nDelivery failed.\n\n"
             b"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n")
 BOUNCE_HEAD = b"From: MAILER-DAEMON@example.net\nSubject: Undeliverable: hello\n\n"
+
+
+#: Kinds whose outcomes may never suppress an address.
+NEVER_HARD = frozenset({Kind.DELAY, Kind.AUTOREPLY, Kind.COMPLAINT, Kind.DELIVERED,
+                        Kind.NOT_BOUNCE, Kind.UNPARSEABLE})
+
+
+def violations(report: object) -> list[str]:
+    """The promises ``report`` breaks (none, always): a Report, no caught exception, a valid
+    Kind, recipients normalised, hard only for a dead address in a bounce, never on a 4xx."""
+    if not isinstance(report, Report):
+        return [f"not a Report: {type(report).__name__}"]
+    found = []
+    if report.decoded_by == "error":
+        found.append(f"exception: {report.errors}")
+    if not isinstance(report.kind, Kind):
+        found.append(f"kind {report.kind!r}")
+    for o in report.outcomes:
+        if not o.recipient or normalise(o.recipient) != o.recipient:
+            found.append(f"recipient not normalised: {o.recipient!r}")
+        if not isinstance(o.reason, Reason):
+            found.append(f"reason {o.reason!r}")
+        if o.hard and (report.kind is not Kind.BOUNCE or o.reason not in DEAD_REASONS
+                       or o.status.startswith("4") or o.reply_code.startswith("4")):
+            found.append(f"hard {report.kind} {o.reason} {o.status} {o.reply_code}: {o.recipient}")
+    if report.kind in NEVER_HARD and report.hard_recipients:
+        found.append(f"{report.kind} with hard recipients")
+    return found
 
 
 def dsn(blocks: bytes) -> bytes:
@@ -51,53 +81,58 @@ def _fill(unit: bytes, size: int) -> bytes:
 
 def crafted(size: int) -> dict[str, bytes]:
     """Named hostile messages of about ``size`` bytes each (counts scale with it)."""
-    lines = max(1000, size // 20)
-    depth = 1000
-    cases: dict[str, bytes] = {
-        "huge-body": BOUNCE_HEAD + _fill(b"550 5.1.1 user@example.com: no such user here\n", size),
-        "header-lines": b"".join(b"X-Line-%d: v\n" % i for i in range(lines)) + b"\nbody\n",
-        "header-folding": b"Subject: x\n" + _fill(b"\t folded words\n", size) + b"\nbody\n",
-        "header-one-line": b"Subject: " + _fill(b"=?utf-8?B?", size) + b"\n\nbody\n",
-        "mime-nested": b"".join(b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i)
-                                for i in range(depth)) + b"Content-Type: text/plain\n\nx\n",
-        "mime-many-parts": b"Content-Type: multipart/mixed; boundary=b\n\n"
-                           + _fill(b"--b\nContent-Type: text/plain\n\n550 x@example.com\n", size),
-        "mime-boundary-damage": b"Content-Type: multipart/report; boundary=\"" + _fill(b"-", size // 2)
-                                + b"\"\n\n" + _fill(b"--\n-- \n---\n", size // 2),
-        "nul-bytes": dsn(dsn_block(b"nul\x00@example.com") + _fill(b"\x00", size)
-                         + dsn_block(b"ok@example.com")),
-        "eight-bit-headers": b"Subject: " + _fill(b"\xff\xfe\x82\xa0", size // 2) + b"\nFrom: "
-                             + "山田 <yamada@example.jp>\n\n本文\n".encode("cp932"),
-        "lying-charset": b"Content-Type: text/plain; charset=iso-2022-jp\n\n"
-                         + _fill("宛先不明 ".encode("euc_jp") + b"\x1b$B\xff\xfe", size),
-        "unknown-charset": b"Content-Type: text/plain; charset=\"x-no-such\xff\"\n\n"
-                           + _fill("ユーザ不明".encode("cp932"), size),
-        "broken-base64": b"Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n"
-                         + _fill(b"!!not=base64==\x00\xff\n", size),
-        "broken-qp": b"Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
-                     + _fill(b"=\n=ZZ=3=\r=", size),
-        "encoded-words": b"Subject: " + _fill(b"=?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?= ", size)
-                         + b"\n\nbody\n",
-        "html-tags": b"Content-Type: text/html\n\n" + _fill(b"<a <b <script>", size),
-        "dsn-recipients": dsn(b"".join(dsn_block(b"user%d@example.com" % i)
-                                       for i in range(max(1000, size // 100)))),
-        "dsn-one-block": dsn(b"Final-Recipient: rfc822; a@example.com\n"
-                             + _fill(b"Action: failed\nStatus: 5.1.1\n", size)),
-        "prose-addresses": BOUNCE_HEAD + b"".join(b"<u%d@example.com>: 550 unknown\n" % i
-                                                  for i in range(max(1000, size // 30))),
-        "address-chain": BOUNCE_HEAD + b"a@example.com" + _fill(b"a@", size) + b" x\n",
-        "dash-run-marker": b"Subject: hi\n\n" + _fill(b"-", size) + b" original\n",
-        "unterminated": b"Content-Type: multipart/report; boundary=\"" + _fill(b"x", size // 4)
-                        + b"\n\n" + _fill(b"=?utf-8?B?<\"", size),
-    }
-    for char in b" .a0@<-=:;>\"'\t\n":
-        cases[f"one-char-{char:02x}"] = BOUNCE_HEAD + bytes([char]) * size
-    cases["one-char-japanese"] = BOUNCE_HEAD + _fill("あ".encode("utf-8"), size)
-    cases["one-char-everywhere"] = (b"Subject: " + b"@" * (size // 4) + b"\nFrom: "
-                                    + b"<" * (size // 4) + b"\n\n"
-                                    + dsn(dsn_block(b"x" + b"@" * (size // 4),
-                                                    b"smtp; 550 " + b"5." * (size // 8))))
-    return cases
+    return {name: build(size) for name, build in CRAFTED.items()}
+
+
+def _one_char(char: bytes) -> Callable[[int], bytes]:
+    return lambda size: BOUNCE_HEAD + _fill(char, size)
+
+
+#: Name -> builder(size) of each crafted message.
+CRAFTED: dict[str, Callable[[int], bytes]] = {
+    "huge-body": lambda size: BOUNCE_HEAD + _fill(b"550 5.1.1 user@example.com: no such user here\n", size),
+    "header-lines": lambda size: b"".join(b"X-Line-%d: v\n" % i for i in range(max(1000, size // 20)))
+    + b"\nbody\n",
+    "header-folding": lambda size: b"Subject: x\n" + _fill(b"\t folded words\n", size) + b"\nbody\n",
+    "header-one-line": lambda size: b"Subject: " + _fill(b"=?utf-8?B?", size) + b"\n\nbody\n",
+    "mime-nested": lambda size: b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(1000))
+    + b"Content-Type: text/plain\n\nx\n",
+    "mime-many-parts": lambda size: b"Content-Type: multipart/mixed; boundary=b\n\n"
+    + _fill(b"--b\nContent-Type: text/plain\n\n550 x@example.com\n", size),
+    "mime-boundary-damage": lambda size: b"Content-Type: multipart/report; boundary=\""
+    + _fill(b"-", size // 2) + b"\"\n\n" + _fill(b"--\n-- \n---\n", size // 2),
+    "nul-bytes": lambda size: dsn(dsn_block(b"nul\x00@example.com") + _fill(b"\x00", size)
+                                  + dsn_block(b"ok@example.com")),
+    "eight-bit-headers": lambda size: b"Subject: " + _fill(b"\xff\xfe\x82\xa0", size // 2)
+    + b"\nFrom: " + "山田 <yamada@example.jp>\n\n本文\n".encode("cp932"),
+    "lying-charset": lambda size: b"Content-Type: text/plain; charset=iso-2022-jp\n\n"
+    + _fill("宛先不明 ".encode("euc_jp") + b"\x1b$B\xff\xfe", size),
+    "unknown-charset": lambda size: b"Content-Type: text/plain; charset=\"x-no-such\xff\"\n\n"
+    + _fill("ユーザ不明".encode("cp932"), size),
+    "broken-base64": lambda size: b"Content-Type: message/delivery-status\n"
+    b"Content-Transfer-Encoding: base64\n\n" + _fill(b"!!not=base64==\x00\xff\n", size),
+    "broken-qp": lambda size: b"Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable"
+    b"\n\n" + _fill(b"=\n=ZZ=3=\r=", size),
+    "encoded-words": lambda size: b"Subject: "
+    + _fill(b"=?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?= ", size) + b"\n\nbody\n",
+    "html-tags": lambda size: b"Content-Type: text/html\n\n" + _fill(b"<a <b <script>", size),
+    "dsn-recipients": lambda size: dsn(b"".join(dsn_block(b"user%d@example.com" % i)
+                                                for i in range(max(1000, size // 100)))),
+    "dsn-one-block": lambda size: dsn(b"Final-Recipient: rfc822; a@example.com\n"
+                                      + _fill(b"Action: failed\nStatus: 5.1.1\n", size)),
+    "prose-addresses": lambda size: BOUNCE_HEAD + b"".join(
+        b"<u%d@example.com>: 550 unknown\n" % i for i in range(max(1000, size // 30))),
+    "address-chain": lambda size: BOUNCE_HEAD + b"a@example.com" + _fill(b"a@", size) + b" x\n",
+    "dash-run-marker": lambda size: b"Subject: hi\n\n" + _fill(b"-", size) + b" original\n",
+    "unterminated": lambda size: b"Content-Type: multipart/report; boundary=\""
+    + _fill(b"x", size // 4) + b"\n\n" + _fill(b"=?utf-8?B?<\"", size),
+    "one-char-everywhere": lambda size: b"Subject: " + b"@" * (size // 4) + b"\nFrom: "
+    + b"<" * (size // 4) + b"\n\n" + dsn(dsn_block(b"x" + b"@" * (size // 4),
+                                                     b"smtp; 550 " + b"5." * (size // 8))),
+    "one-char-japanese": _one_char("あ".encode("utf-8")),
+    **{f"one-char-{c:02x}": _one_char(bytes([c])) for c in b" .a0@<-=:;>\"'\t\n"},
+}
 
 
 # --- marker floods: every detector's own phrases, endlessly -----------------------------------
@@ -146,8 +181,9 @@ def marker_floods(size: int) -> Iterator[tuple[str, bytes]]:
         yield f"{name}-lines", head + ((text + "\n") * reps).encode("utf-8")
         yield f"{name}-one-line", head + ((text.replace("\n", " ") + " ") * reps).encode("utf-8")
         yield f"{name}-recipients", head + "".join(
-            f"{p} <u{i}@{domain}>: 550 5.1.1 u{i}@{domain}... User unknown (in reply to RCPT TO command)\n"
-            for i in range(reps) for p in phrases[i % len(phrases):][:1]).encode("utf-8")
+            f"{phrases[i % len(phrases)]} <u{i}@{domain}>: 550 5.1.1 u{i}@{domain}... User "
+            "unknown (in reply to RCPT TO command)\n" for i in range(max(1, size // 120))
+        ).encode("utf-8")
         yield f"{name}-subject-flood", (
             f"From: postmaster@{domain}\nSubject: " + " ".join(short) * max(1, size // 4 // per)
             + "\n\n" + text + "\n").encode("utf-8")

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Fuzz the matcher at scale and print the figures: inputs fuzzed, slowest input per MB,
+exceptions and broken promises found (both must be 0).
+
+    python bench/fuzz.py [--inputs N] [--size-mb MB] [--seed S] [--atheris RUNS] [--save DIR]
+
+Four stages, all through ``classifiers.classify`` with the invariants of
+``tests/hostile.violations``:
+
+1. crafted messages (``tests/hostile.crafted``) at ``--size-mb`` (default 20 MB), and at a
+   quarter of it: the ratio of the two times shows anything super-linear (4x is linear);
+2. every detector's own marker phrases flooded (``hostile.marker_floods``), both sizes too;
+3. ``--inputs`` mutations of real bounces: our fixtures and, when it is beside the project,
+   ../shared/corpus/emails (byte flips, truncation, duplicated lines, charset label swaps,
+   boundary damage, repeated marker lines, junk runs, line endings);
+4. with ``--atheris RUNS`` and atheris installed, coverage-guided fuzzing seeded with the
+   same real bounces (libFuzzer's mutations).
+
+Exit status 1 when any exception, broken promise or super-linear case was found; inputs
+that broke something are written to ``--save`` (default: bench/fuzz-findings/).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import hostile  # noqa: E402  (after the path is set)
+from classifiers import classify  # noqa: E402
+
+MB = 1024 * 1024
+#: Inputs smaller than this are timed but not ranked per MB (fixed costs dominate them).
+RANKED_FROM = 64 * 1024
+#: Growth of the time for 4x the input above which a case counts as super-linear.
+SUPERLINEAR = 8.0
+
+
+class Tally:
+    """What the run found."""
+
+    def __init__(self, save: Path) -> None:
+        self.inputs = 0
+        self.bytes = 0
+        self.seconds = 0.0
+        self.broken: list[tuple[str, list[str]]] = []
+        self.slowest: tuple[float, str, int] = (0.0, "", 0)        # (s/MB, label, size)
+        self.slowest_abs: tuple[float, str, int] = (0.0, "", 0)    # (s, label, size)
+        self.superlinear: list[tuple[str, float]] = []
+        self.save = save
+        self.slowest_raw = b""
+
+    def run(self, label: str, raw: bytes) -> float:
+        started = time.process_time()
+        try:
+            report = classify(raw)
+            problems = hostile.violations(report)
+        except BaseException as exc:  # classify must never raise: count it, keep going
+            problems = [f"raised {type(exc).__name__}: {exc}"[:300]]
+        elapsed = time.process_time() - started
+        self.inputs += 1
+        self.bytes += len(raw)
+        self.seconds += elapsed
+        if len(raw) >= RANKED_FROM and elapsed / (len(raw) / MB) > self.slowest[0]:
+            self.slowest = (elapsed / (len(raw) / MB), label, len(raw))
+            self.slowest_raw = raw
+        if elapsed > self.slowest_abs[0]:
+            self.slowest_abs = (elapsed, label, len(raw))
+        if problems:
+            self.broken.append((label, problems))
+            self.save.mkdir(parents=True, exist_ok=True)
+            name = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:100]
+            (self.save / f"{len(self.broken):04d}-{name}.eml").write_bytes(raw)
+        return elapsed
+
+    def scaled(self, label: str, build, size: int) -> None:
+        """Time one case at a quarter of ``size`` and at ``size``; record the growth."""
+        self.pair(label, build(size // 4), build(size))
+
+    def pair(self, label: str, small_raw: bytes, large_raw: bytes) -> None:
+        small = self.run(f"{label}@{len(small_raw)}", small_raw)
+        large = self.run(f"{label}@{len(large_raw)}", large_raw)
+        growth = large / small if small > 0.01 else 0.0
+        if growth > SUPERLINEAR * len(large_raw) / len(small_raw) / 4:
+            self.superlinear.append((label, growth))
+
+
+def crafted_stage(tally: Tally, size: int) -> None:
+    for name, build in sorted(hostile.CRAFTED.items()):
+        tally.scaled(f"crafted:{name}", build, size)
+
+
+def flood_stage(tally: Tally, size: int) -> None:
+    small, large = dict(hostile.marker_floods(size // 4)), dict(hostile.marker_floods(size))
+    for label in small:
+        tally.pair(f"flood:{label}", small[label], large[label])
+
+
+def mutation_stage(tally: Tally, inputs: int, seed: int) -> int:
+    seeds = hostile.real_messages()
+    rnd = random.Random(seed)
+    for _ in range(inputs):
+        name, raw = rnd.choice(seeds)
+        how, mutated = hostile.mutate(raw, rnd, rounds=4)
+        tally.run(f"mutated:{name}:{how}", mutated)
+    return len(seeds)
+
+
+def atheris_stage(tally: Tally, runs: int) -> str:
+    try:
+        import atheris  # noqa: PLC0415  (optional: pip install atheris)
+    except ImportError:
+        return "atheris not installed: skipped"
+    import tempfile
+    corpus = Path(tempfile.mkdtemp(prefix="bouncewatch-fuzz-"))
+    for index, (_, raw) in enumerate(hostile.real_messages()):
+        (corpus / f"{index:04d}.eml").write_bytes(raw)
+
+    def one_input(data: bytes) -> None:
+        tally.run("atheris", data)
+
+    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=262144", "-timeout=30",
+                   str(corpus)], one_input)
+    try:
+        atheris.Fuzz()
+    except SystemExit:
+        pass
+    return f"atheris: {runs} runs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inputs", type=int, default=20_000, help="mutated real bounces")
+    parser.add_argument("--size-mb", type=float, default=20.0, help="size of crafted messages")
+    parser.add_argument("--flood-mb", type=float, default=2.0, help="size of marker floods")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--atheris", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--save", type=Path, default=ROOT / "bench" / "fuzz-findings")
+    args = parser.parse_args(argv)
+    tally = Tally(args.save)
+    wall = time.perf_counter()
+
+    crafted_stage(tally, int(args.size_mb * MB))
+    print(f"crafted     {tally.inputs:8d} inputs  {tally.bytes / MB:9.1f} MB", flush=True)
+    before = tally.inputs
+    flood_stage(tally, int(args.flood_mb * MB))
+    print(f"floods      {tally.inputs - before:8d} inputs", flush=True)
+    before = tally.inputs
+    seeds = mutation_stage(tally, args.inputs, args.seed)
+    print(f"mutations   {tally.inputs - before:8d} inputs  (from {seeds} real bounces)", flush=True)
+    if args.atheris:
+        before = tally.inputs
+        note = atheris_stage(tally, args.atheris)
+        print(f"atheris     {tally.inputs - before:8d} inputs  ({note})", flush=True)
+
+    rate, label, size = tally.slowest
+    worst, worst_label, worst_size = tally.slowest_abs
+    print(f"inputs fuzzed          {tally.inputs}")
+    print(f"bytes classified       {tally.bytes / MB:.1f} MB in {tally.seconds:.1f} s CPU "
+          f"({time.perf_counter() - wall:.1f} s wall)")
+    print(f"slowest per MB         {rate:.3f} s/MB  {label} ({size / MB:.2f} MB)")
+    print(f"slowest input          {worst:.3f} s  {worst_label} ({worst_size / MB:.2f} MB)")
+    print(f"super-linear cases     {len(tally.superlinear)}"
+          + "".join(f"\n    {lbl}: x{g:.1f} for 4x the input" for lbl, g in tally.superlinear))
+    exceptions = [b for b in tally.broken if any(p.startswith(("raised", "exception")) for p in b[1])]
+    print(f"exceptions found       {len(exceptions)}")
+    print(f"broken promises        {len(tally.broken) - len(exceptions)}")
+    for found_label, problems in tally.broken[:20]:
+        print(f"    {found_label}: {problems[:3]}")
+    if tally.slowest_raw:
+        args.save.mkdir(parents=True, exist_ok=True)
+        (args.save / "slowest-per-mb.eml").write_bytes(tally.slowest_raw)
+    if tally.broken:
+        print(f"inputs saved to {args.save}")
+    return 1 if tally.broken or tally.superlinear else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
