@@ -32,9 +32,13 @@ def classify(raw: bytes) -> Report:
                       errors=(f"{type(exc).__name__}: {exc}"[:500],))
 
 
-def _classify(raw: bytes) -> Report:
+def _classify(raw: bytes, forwarded: bool = True) -> Report:
     msg = parse(raw)
     name, detection = detect(msg)
+    if forwarded and name == "none" and _is_report(msg.original_headers.get("content-type")):
+        # Ordinary mail carrying a delivery report as its attachment: someone forwarded a
+        # bounce. Read the report itself (one level deep only).
+        return _classify(msg.original_text.encode("utf-8", "surrogateescape"), forwarded=False)
     verp = verp_of(msg)
     outcomes = tuple(_outcomes(detection, verp))
     kind = detection.kind
@@ -48,6 +52,11 @@ def _classify(raw: bytes) -> Report:
         original_subject=original.get("subject"), list_id=original.get("list-id"),
         verp_recipient=verp, subject=msg.subject, errors=detection.errors + msg.defects,
     )
+
+
+def _is_report(content_type: str) -> bool:
+    lowered = content_type.lower()
+    return lowered.startswith("multipart/report") and "delivery-status" in lowered
 
 
 def detect(msg: Message) -> tuple[str, Detection]:
