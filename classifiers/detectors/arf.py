@@ -19,7 +19,8 @@ NAME = "arf"
 
 #: sisimai's address for a complaint whose report names no recipient.
 UNDISCLOSED = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
-_MARK = "feedback-type:"
+#: A Feedback-Type field written into the text of a report whose MIME is broken.
+_MARKS = ("Feedback-Type:", "Feedback-type:", "feedback-type:", "FEEDBACK-TYPE:")
 
 
 def detect(msg: Message) -> Detection | None:
@@ -44,7 +45,7 @@ def detect(msg: Message) -> Detection | None:
 
 def _fields_in_prose(msg: Message) -> Headers | None:
     """Feedback fields in a report whose MIME is broken: a block with Feedback-Type."""
-    if msg.report_type != "feedback-report" and _MARK not in msg.text[:20000].lower():
+    if msg.report_type != "feedback-report" and not any(m in msg.text for m in _MARKS):
         return None
     for part in msg.parts:
         for block in parse_fields(part.text):
