@@ -219,18 +219,27 @@ def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, 
     return tuple(newly)
 
 
-def _locked_rows(session: Session, chunk: list[str], now: datetime) -> tuple[dict[str, Address], set[str]]:
-    """The chunk's rows, created when missing, locked (``FOR UPDATE``, in address order),
-    and the addresses whose row was just created. Writers of the same address (instances on
-    one PostgreSQL database) take turns, and the events read after the lock include all
-    committed before it: no lost update. (SQLite has one writer: the insert holds its lock.)"""
-    insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
-    created = set(session.scalars(insert(Address.__table__).values([
-        dict(address=a, state=str(AddressState.ACTIVE), updated_at=now) for a in sorted(chunk)
-    ]).on_conflict_do_nothing(index_elements=["address"]).returning(Address.__table__.c.address)))
-    stmt = (select(Address).where(Address.address.in_(chunk)).order_by(Address.address)
+def _locked_rows(session: Session, chunk: list[str],
+                 now: datetime) -> tuple[dict[str, Address], set[str]]:
+    """The chunk's rows, locked (``FOR UPDATE``, in address order), and the addresses that
+    had none (a row is created for them). Writers of the same address (instances on one
+    PostgreSQL database) take turns, and the events read after the lock include all those
+    committed before it: no lost update. (SQLite has a single writer anyway.)"""
+    rows = _lock(session, chunk)
+    missing = sorted(set(chunk) - rows.keys())
+    if missing:
+        insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
+        session.execute(insert(Address.__table__).on_conflict_do_nothing(index_elements=["address"]),
+                        [dict(address=a, state=str(AddressState.ACTIVE), updated_at=now)
+                         for a in missing])
+        rows |= _lock(session, missing)
+    return rows, set(missing)
+
+
+def _lock(session: Session, addresses: list[str]) -> dict[str, Address]:
+    stmt = (select(Address).where(Address.address.in_(addresses)).order_by(Address.address)
             .with_for_update().execution_options(populate_existing=True))
-    return {a.address: a for a in session.scalars(stmt)}, created
+    return {a.address: a for a in session.scalars(stmt)}
 
 
 _DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
