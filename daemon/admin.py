@@ -30,6 +30,7 @@ from .models import (
 )
 from .policy import all_addresses, effect_of, recompute
 from .store import Classify, mailbox_key, reclassify_message
+from .webhook import outbox_status
 
 Handler = Callable[[argparse.Namespace, Config, Engine, TextIO], int]
 
@@ -210,6 +211,8 @@ def status_data(session: Session, config: Config) -> dict[str, Any]:
         "messages": session.scalar(select(func.count(Message.id))) or 0,
         "addresses": {str(s): by_state.get(str(s), 0) for s in AddressState},
         "suppressions": {"total": by_state.get(AddressState.SUPPRESSED, 0), "by_reason": by_reason},
+        "webhook": {"configured": bool(config.webhook.url),
+                    **outbox_status(session, config.webhook.max_attempts)},
     }
 
 
@@ -226,6 +229,9 @@ def _mailbox_data(session: Session, mailbox: str) -> dict[str, Any]:
     reasons = dict(session.execute(
         select(Outcome.reason, func.count()).join(here, here.c.message_pk == Outcome.message_pk)
         .group_by(Outcome.reason).order_by(func.count().desc(), Outcome.reason)).all())
+    severity = dict(session.execute(
+        select(Outcome.hard, func.count()).join(here, here.c.message_pk == Outcome.message_pk)
+        .group_by(Outcome.hard)).all())
     return {
         "mailbox": mailbox,
         "uidvalidity": state.uidvalidity if state else None,
@@ -239,6 +245,7 @@ def _mailbox_data(session: Session, mailbox: str) -> dict[str, Any]:
         "pending_moves": pending,
         "messages_by_kind": kinds,
         "outcomes_by_reason": reasons,
+        "outcomes_by_severity": {"hard": severity.get(True, 0), "soft": severity.get(False, 0)},
     }
 
 
@@ -269,6 +276,10 @@ def render_status(data: dict[str, Any]) -> str:
     lines.append(f"messages stored: {data['messages']}")
     lines.append(f"suppressed: {s['total']} ({_counts(s['by_reason'])})")
     lines.append("addresses: " + ", ".join(f"{k} {v}" for k, v in data["addresses"].items()))
+    w = data["webhook"]
+    if w["configured"]:
+        lines.append(f"webhook: {w['pending']} change(s) waiting ({w['given_up']} given up)"
+                     + (f", last error: {w['last_error']}" if w["last_error"] else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -160,3 +160,44 @@ def test_listen_errors(listen, message):
 def test_listen_addresses():
     assert MetricsConfig(listen="127.0.0.1:9464").address == ("127.0.0.1", 9464)
     assert MetricsConfig(listen="[::1]:9464").address == ("::1", 9464)
+
+
+def test_status_json_carries_the_same_figures(capsys, tmp_path, database_url, monkeypatch):
+    import json
+
+    from classifiers import Kind
+    from daemon.cli import main
+    from daemon.config import load_config
+    from daemon.db import make_engine, upgrade
+    from daemon.store import mailbox_key, record_message
+    from storehelp import fixed, hard, raw_message, report, soft
+
+    monkeypatch.setenv("BW_TEST_HOOK_SECRET", "s3cret")
+    conf = tmp_path / "bw.toml"
+    conf.write_text(f'[database]\nurl = "{database_url}"\n'
+                    f'[metrics]\nlisten = "127.0.0.1:{free_port()}"\n'
+                    '[webhook]\nurl = "http://127.0.0.1:9/"\nsecret_env = "BW_TEST_HOOK_SECRET"\n'
+                    '[[accounts]]\nname = "lists"\nhost = "h"\nusername = "u"\npassword_env = "X"\n')
+    config = load_config(conf)
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as s:
+        record_message(s, mailbox=mailbox_key("lists", "INBOX"), uidvalidity=1, uid=1,
+                       raw=raw_message(1), config=config,
+                       classify=fixed(report(Kind.BOUNCE, hard("dead@example.org"), soft("full@example.org"))))
+    endpoint = metrics.serve(engine, config)
+    try:
+        samples = scrape(endpoint.port)
+    finally:
+        endpoint.close()
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["-c", str(conf), "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (box,) = data["mailboxes"]
+    assert box["outcomes_by_severity"] == {"hard": 1, "soft": 1}
+    assert data["suppressions"]["by_reason"] == by_label(samples, "bouncewatch_suppressions_active", "reason") == {"userunknown": 1}
+    assert data["webhook"]["pending"] == samples[("bouncewatch_webhook_pending", ())] == 1
+    assert (data["webhook"]["configured"], data["webhook"]["given_up"]) == (True, 0)
+    assert main(["-c", str(conf), "status"]) == 0
+    assert "webhook: 1 change(s) waiting (0 given up)" in capsys.readouterr().out

@@ -324,9 +324,16 @@ def test_two_senders_at_once_never_send_a_row_twice(engine, receiver, secret):
     assert sorted(ids) == [r.id for r in outbox(engine)] and len(set(ids)) == 12
 
 
-def test_the_secret_is_never_logged(engine, secret):
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    configure_logging("json", "debug", stream)
+    configure_logging("json", "info", stream)
+    yield stream
+    configure_logging("json", "info", io.StringIO())   # detach (as tests/test_logs.py does)
+
+
+def test_the_secret_is_never_logged(engine, secret, log_stream):
+    stream = log_stream
     down = Receiver().start()
     port = down.port
     down.stop()
