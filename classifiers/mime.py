@@ -193,6 +193,7 @@ def parse_entity(data: bytes, depth: int = 0) -> Entity:
             continue
         default = "message/rfc822" if node.content_type == "multipart/digest" else "text/plain"
         node.children = [_entity(body, default=default) for body in bodies]
+        node.body = b""  # its parts hold it now (40 nested levels kept 40 copies of a big body)
         stack.extend((child, level + 1) for child in node.children)
     return root
 

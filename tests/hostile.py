@@ -98,6 +98,9 @@ CRAFTED: dict[str, Callable[[int], bytes]] = {
     "mime-nested": lambda size: b"".join(
         b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(1000))
     + b"Content-Type: text/plain\n\nx\n",
+    "mime-nested-big": lambda size: b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(60))
+    + b"Content-Type: text/plain\n\n" + _fill(b"550 5.1.1 <a@example.com> unknown\n", size),
     "mime-many-parts": lambda size: b"Content-Type: multipart/mixed; boundary=b\n\n"
     + _fill(b"--b\nContent-Type: text/plain\n\n550 x@example.com\n", size),
     "mime-boundary-damage": lambda size: b"Content-Type: multipart/report; boundary=\""

@@ -12,6 +12,7 @@ import random
 import re
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,24 @@ def test_crafted_message(name: str) -> None:
     report, elapsed = timed(raw)
     check(report)
     assert_in_time(name, raw, elapsed)
+
+
+#: Peak memory allowed while classifying, in multiples of the input's size (lines split into
+#: Python strings cost ~20x on short lines; a copy of the body per MIME level cost 40x).
+MEMORY_FACTOR = 25
+
+
+@pytest.mark.parametrize("name", ["mime-nested-big", "huge-body", "header-folding",
+                                  "dsn-recipients", "mime-many-parts"])
+def test_memory_stays_proportional(name: str) -> None:
+    raw = CRAFTED[name]
+    tracemalloc.start()
+    try:
+        classify(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < MEMORY_FACTOR * len(raw), f"{name}: peak {peak / len(raw):.1f}x the input"
 
 
 FLOODS = list(hostile.marker_floods(FLOOD_SIZE))
