@@ -92,9 +92,18 @@ def one_line(text: str, limit: int = TEXT_LIMIT) -> str:
     return " ".join(text.split())[:limit]
 
 
+#: Words for the reasons that have no server text behind them.
+REASON_TEXT = {
+    str(Reason.FEEDBACK): "complaint (ARF feedback report)",
+    "manual": "suppressed by hand",
+    "escalated": "repeated transient failures",
+}
+
+
 def smtp_text(s: Suppression) -> str:
     """The server's words when we have them, else what we know: ``550 5.1.1 userunknown``."""
-    return one_line(s.diagnostic) or " ".join(p for p in (s.reply_code, s.status, s.reason) if p)
+    return one_line(s.diagnostic) or " ".join(
+        p for p in (s.reply_code, s.status, REASON_TEXT.get(s.reason, s.reason)) if p)
 
 
 # --- row functions (pure: Suppression -> cells, in the format's column order) --------------

@@ -189,3 +189,8 @@ def test_target_errors_name_the_key(export, message):
     with pytest.raises(ConfigError) as info:
         parse_config({"export": export}, Path("/srv/bw"))
     assert message in str(info.value)
+
+
+def test_reasons_without_server_text_are_spelt_out():
+    assert FORMATS["mailgun"].row(ANGRY)[2] == "complaint (ARF feedback report)"
+    assert FORMATS["sendgrid"].row(Suppression(address="x@example.org", reason="manual"))[2] == "suppressed by hand"
