@@ -12,13 +12,15 @@ Messages never contain the password.
 from __future__ import annotations
 
 import contextlib
+import logging
 import select
 import socket
 import ssl
+import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 import structlog
 from imapclient import IMAPClient
@@ -96,6 +98,22 @@ def security_warnings(account: AccountConfig) -> list[str]:
     elif not account.verify_certificate:
         warnings.append("TLS certificate verification is off: the connection can be intercepted")
     return warnings
+
+
+def announce_security_warnings(accounts: Iterable[AccountConfig],
+                               stream: TextIO | None = None) -> int:
+    """Log ``security_warnings`` of every account (at start, once each). A logging level
+    above "warning" does not hide them: they then go to stderr as plain lines, so that
+    certificate verification is never switched off silently. Returns how many there were."""
+    lines = []
+    for account in accounts:
+        for warning in security_warnings(account):
+            log.warning(warning, account=account.name, host=account.host)
+            lines.append(f"bouncewatch: warning: account {account.name} ({account.host}): "
+                         f"{warning}")
+    if lines and not logging.getLogger(__name__).isEnabledFor(logging.WARNING):
+        print("\n".join(lines), file=stream or sys.stderr, flush=True)
+    return len(lines)
 
 
 def where(account: AccountConfig) -> str:

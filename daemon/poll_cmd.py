@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         return service.run(args)
     from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE
     from .config import ConfigError, load_config
-    from .imap import ImapError, security_warnings
+    from .imap import ImapError, announce_security_warnings
     from .logs import configure_logging
 
     try:
@@ -126,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bouncewatch poll: no such account: {', '.join(sorted(unknown)) or '(none configured)'}",
               file=sys.stderr)
         return EXIT_CONFIG
-    for account in accounts:
-        for warning in security_warnings(account):
-            log.warning(warning, account=account.name, host=account.host)
+    announce_security_warnings(accounts)
 
     from sqlalchemy.exc import OperationalError
 

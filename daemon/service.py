@@ -296,7 +296,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .cli import EXIT_CONFIG, EXIT_UNAVAILABLE
-    from .imap import security_warnings
+    from .imap import announce_security_warnings
     from .logs import configure_logging
 
     try:
@@ -308,9 +308,7 @@ def run(args: argparse.Namespace) -> int:
     if not config.accounts:
         log.error("no [[accounts]] configured: nothing to poll")
         return EXIT_CONFIG
-    for account in config.accounts:
-        for warning in security_warnings(account):
-            log.warning(warning, account=account.name, host=account.host)
+    announce_security_warnings(config.accounts)
     if not args.no_upgrade:
         from .db import upgrade
 

@@ -41,7 +41,7 @@ poll_interval = {poll_interval}
 directory = "export"
 [logging]
 format = "json"
-level = "info"
+level = "{level}"
 {extra}
 """
 
@@ -49,14 +49,14 @@ level = "info"
 def write_config(directory: Path, server: ImapServer, *, url: str = "sqlite:///bw.sqlite3",
                  batch_size: int = 25, timeout: float = 10.0, poll_interval: int = 3600,
                  port: int | None = None, account_extra: str = "", extra: str = "",
-                 name: str = "bouncewatch.toml") -> Path:
+                 level: str = "info", name: str = "bouncewatch.toml") -> Path:
     """A configuration for ``server`` (``port`` overrides its port, e.g. for a proxy)."""
     path = directory / name
     path.write_text(CONFIG.format(
         url=url, host=server.host, port=port or server.port, security=server.security,
         user=server.username, password_env=PASSWORD_ENV, folder=FOLDER, other=TARGETS["other"],
         batch_size=batch_size, timeout=timeout, poll_interval=poll_interval,
-        account_extra=account_extra, extra=extra))
+        account_extra=account_extra, extra=extra, level=level))
     return path
 
 
@@ -129,3 +129,32 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def run_service_until(config: Path, password: str, *texts: str, timeout: float = 60.0,
+                      env: dict[str, str] | None = None,
+                      until: Callable[[], object] = lambda: True) -> tuple[str, str]:
+    """``bouncewatch run`` until its stderr has shown every one of ``texts`` (default: the
+    "service started" event) and ``until()`` holds, then SIGTERM; returns (stdout,
+    stderr) and checks the clean exit."""
+    import signal
+    import threading
+
+    proc = start_bouncewatch(config, "run", password=password, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
+                              daemon=True)
+    reader.start()
+    wanted = texts or ('"event": "service started"',)
+    try:
+        wait_until(lambda: all(any(t in line for line in list(lines)) for t in wanted)
+                   and until(), timeout=timeout, what=f"the service to log {wanted}")
+        time.sleep(0.3)              # past the signal handlers' installation
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read() if proc.stdout else ""
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    err = "".join(lines)
+    assert proc.returncode == 0, err[-2000:]
+    return out, err
