@@ -168,6 +168,8 @@ class DatabaseCollector:
             failures.add_metric([mailbox], failed)
             backlog.add_metric([mailbox], waiting)
         yield from (last, failures, backlog)
+        if not self.config.webhook.url:
+            return
         yield GaugeMetricFamily(f"{PREFIX}_webhook_pending", "Suppression changes not yet "
                                 "delivered to the webhook", value=figures.outbox_pending)
         yield GaugeMetricFamily(f"{PREFIX}_webhook_given_up", "Changes that failed "

@@ -213,7 +213,9 @@ class Service:
 
         try:
             deliver(self.engine, self.config)
-        except Exception:  # noqa: BLE001 - e.g. the secret file went missing: log, go on
+        except ConfigError as exc:   # e.g. the secret file went missing: say so, go on
+            log.error("webhook not sent", error=str(exc))
+        except Exception:  # noqa: BLE001
             log.exception("webhook pass failed")
 
     def export(self) -> None:

@@ -370,3 +370,21 @@ def test_the_service_pushes_from_the_outbox(engine, receiver, secret, tmp_path):
     finally:
         service.shutdown()
     assert [e["address"] for e in receiver.events()] == ["a@example.org", "b@example.org"]
+
+
+def test_the_service_job_survives_a_missing_secret(engine, monkeypatch, log_stream, tmp_path):
+    from daemon.config import DatabaseConfig
+    from daemon.service import Service
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    config = replace(webhook_config("http://127.0.0.1:9/"),
+                     database=DatabaseConfig(url=config_url(engine)))
+    bounce(engine, config, 1, "a@example.org")
+    service = Service(config, notify=lambda *a: True)
+    try:
+        service.push()                                  # logs, does not raise
+    finally:
+        service.shutdown()
+    (line,) = [json.loads(x) for x in log_stream.getvalue().splitlines() if "webhook" in x]
+    assert line["event"] == "webhook not sent" and SECRET_ENV in line["error"]
+    assert outbox(engine)[0].attempts == 0              # nothing was tried, nothing lost
