@@ -8,7 +8,7 @@ For each N: a throwaway Dovecot (tests/imapservers.py) gets N bounces made from 
 ``new/``; the floor is the bare IMAP fetch of the same mailbox (imapclient, BODY.PEEK[] in
 batches of 100, nothing else); then one ``bouncewatch poll --once`` process records every
 message into a fresh SQLite file (or PostgreSQL database) and moves it. Prints messages per
-second of each and the poll process's peak resident memory (ru_maxrss from wait4): flat
+second of each and the poll process's peak resident memory (bench/measure.py): flat
 memory means the same peak for every N.
 """
 from __future__ import annotations
@@ -24,10 +24,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from bouncegen import bounce  # noqa: E402  (after the path is set)
 from imapservers import ImapServer, empty_account, run_dovecot  # noqa: E402
+from measure import Run, measure  # noqa: E402
 
 BATCH = 100
 RECIPIENTS = 1000
@@ -85,19 +86,10 @@ def fetch_floor(server: ImapServer) -> tuple[int, float]:
         return len(uids), time.perf_counter() - started
 
 
-def run_poll(config: Path, password: str) -> tuple[float, int, int, str]:
-    """(seconds, exit code, peak RSS in KiB, summary) of one ``poll --once`` process."""
-    env = dict(os.environ, BW_BENCH_PASSWORD=password)
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "daemon.cli", "--config", str(config), "poll",
-                             "--once", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-    assert proc.stdout is not None
-    out = proc.stdout.read().decode()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, proc.returncode, usage.ru_maxrss, out
+def run_poll(config: Path, password: str) -> Run:
+    """One ``poll --once`` process, measured."""
+    return measure([sys.executable, "-m", "daemon.cli", "--config", str(config), "poll", "--once",
+                    "--no-progress"], env=dict(os.environ, BW_BENCH_PASSWORD=password), cwd=ROOT)
 
 
 def database_url(kind: str, stack: ExitStack, directory: Path) -> str:
@@ -126,13 +118,13 @@ def main() -> int:
                 url = database_url(args.database, db, Path(tmp))
                 config.write_text(CONFIG.format(url=url, host=server.host, port=server.port,
                                                 user=server.username, batch=BATCH))
-                seconds, code, peak, out = run_poll(config, server.password)
-            lines = out.strip().splitlines()
+                run = run_poll(config, server.password)
+            lines = run.stdout.strip().splitlines()
             row = dict(zip(lines[0].split(), lines[1].split())) if len(lines) > 1 else {}
-            ok = code == 0 and row.get("new") == str(n)
-            print(f"{n:>7}  {size / 1e6:6.1f}  {n / floor:8.0f} msg/s  {n / seconds:8.0f} msg/s  "
-                  f"{peak / 1024:6.0f} MB  {'ok' if ok else f'FAILED ({code}): {out.strip()}'}"
-                  f"  ({seconds:.1f} s)", flush=True)
+            ok = run.code == 0 and row.get("new") == str(n)
+            print(f"{n:>7}  {size / 1e6:6.1f}  {n / floor:8.0f} msg/s  {n / run.seconds:8.0f} msg/s  "
+                  f"{run.peak_mb:6.0f} MB  {'ok' if ok else f'FAILED ({run.code}): {run.stdout.strip()}'}"
+                  f"  ({run.seconds:.1f} s)", flush=True)
     return 0
 
 

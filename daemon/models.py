@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String,
+    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
     Text, UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -104,7 +104,8 @@ class Location(Base):
     """A message seen at (mailbox, UIDVALIDITY, UID); ``moved_at`` is set once it was moved."""
 
     __tablename__ = "locations"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),
+                      Index("ix_locations_pending", "mailbox", "uidvalidity", "moved_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(512))        # "account/folder"
@@ -144,10 +145,11 @@ class Address(Base):
     """The policy's current decision for one address (derived; see ``daemon.policy``)."""
 
     __tablename__ = "addresses"
+    __table_args__ = (Index("ix_addresses_state_reason", "state", "reason"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address: Mapped[str] = mapped_column(String(320), unique=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # an AddressState
+    state: Mapped[str] = mapped_column(String(16))               # an AddressState
     reason: Mapped[str] = mapped_column(String(32), default="")  # why suppressed
     status: Mapped[str] = mapped_column(Text, default="")
     reply_code: Mapped[str] = mapped_column(Text, default="")
