@@ -5,7 +5,8 @@ It forwards bytes both ways, one thread per direction, and can be told to misbeh
 ``pattern`` (say ``b"UID MOVE"``) once ``response_bytes`` of the server's answer have passed
 (0: the command reaches the server, no answer comes back); ``stalled`` holds every answer
 back (a server too slow for the client's timeout); ``refusing`` closes every new
-connection at once (a server that is down). ``accepted`` and ``cuts`` count what happened.
+connection at once (a server that is down). ``accepted``, ``cuts`` and ``downstream`` (bytes
+the server sent through) count what happened.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class TcpProxy:
         self.stalled = False
         self.refusing = False
         self.accepted = 0
+        self.downstream = 0                # bytes passed from the server to the client
         self.cuts: list[bytes] = []        # the patterns that caused a cut, in order
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True, name="tcpproxy")
@@ -145,6 +147,8 @@ class TcpProxy:
             if link.budget is not None:
                 data = data[:link.budget]
                 link.budget -= len(data)
+            with self._lock:
+                self.downstream += len(data)
             try:
                 link.client.sendall(data)
             except OSError:

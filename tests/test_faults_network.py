@@ -13,14 +13,17 @@ import threading
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 import faultmail
 from daemon.admin import status_data
 from daemon.config import load_config
-from daemon.db import session_scope, upgrade
+from daemon.db import make_engine, session_scope, upgrade
+from daemon.models import Message
 from daemon.logs import configure_logging
 from daemon.service import Backoff, Service
-from faultrun import PASSWORD_ENV, fill, server_folders, snapshot, wait_until, write_config
+from faultrun import (PASSWORD_ENV, bouncewatch, fill, server_folders, snapshot, wait_until,
+                      write_config)
 from tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.imap
@@ -145,3 +148,38 @@ def _assert_logged_once_with_backoff(failed: list[dict[str, Any]], what: str) ->
         ceiling = min(BACKOFF.cap, BACKOFF.base * 2 ** (event["failures"] - 1))
         assert ceiling * (1 - BACKOFF.jitter) - 0.05 <= event["retry_in"] <= ceiling + 0.05, \
             (what, event)
+
+
+# --- the size cap: an oversized message is not downloaded whole -----------------------------
+
+CAP = 8192
+
+
+def test_a_message_over_the_size_cap_is_kept_unparsed_without_downloading_it(pymap, tmp_path):
+    """``limits.max_message_bytes``: the poller reads RFC822.SIZE first and fetches only
+    the first CAP + 1 octets of a bigger message; the store keeps that prefix as evidence
+    (kind "oversized", never parsed) and the whole message goes to the unparsed folder on
+    the server, where it stays complete."""
+    big = faultmail.crlf(faultmail.mailbox(1, seed=9)[0].replace(
+        b"\r\n\r\n", b"\r\n\r\n" + b"x" * 76 + b"\r\n", 1).replace(b"Issue", b"Big issue")
+        + b"y" * 75 * 30_000 + b"\r\n")
+    small = faultmail.mailbox(3, seed=10)
+    fill(pymap, [small[0], big, *small[1:]])
+    with TcpProxy(pymap.host, pymap.port) as proxy:
+        config = write_config(tmp_path, pymap, port=proxy.port,
+                              extra=f"[limits]\nmax_message_bytes = {CAP}")
+        done = bouncewatch(config, "poll", "--once", password=pymap.password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(big) > 2_000_000 and proxy.downstream < 100_000, proxy.downstream
+    url = f"sqlite:///{tmp_path / 'bw.sqlite3'}"
+    result = snapshot(url)
+    kinds = sorted(kind for kind, _disposition, _outcomes in result["messages"].values())
+    assert kinds.count("oversized") == 1 and len(kinds) == 4
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            kept = s.scalar(select(Message).where(Message.kind == "oversized"))
+            assert kept.raw == big[:CAP + 1] and kept.outcomes == [] and kept.error
+    finally:
+        engine.dispose()
+    assert server_folders(pymap)[("bouncewatch/unparsed", big)] == 1    # whole, on the server
