@@ -90,8 +90,10 @@ def _reclassify_args(p: argparse.ArgumentParser) -> None:
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("upgrade", "current"),
-                   help="upgrade: apply migrations; current: show the schema revision")
+    p.add_argument("action", choices=("upgrade", "current", "copy"),
+                   help="upgrade: apply migrations; current: show the schema revision; "
+                        "copy: copy every row into the empty database --to URL")
+    p.add_argument("--to", metavar="URL", help="copy: the target database (e.g. postgresql://...)")
 
 
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
@@ -525,6 +527,12 @@ def _reclassify(args: argparse.Namespace, config: Config, engine: Engine, out: T
 def _db(args: argparse.Namespace, config: Config, engine: Engine, out: TextIO) -> int:
     from .db import current_revision
 
+    if args.action == "copy":
+        from .dbcopy import run_copy
+
+        if not args.to:
+            return _fail("db", "copy needs --to URL", EXIT_USAGE)
+        return run_copy(args, config, out)
     where = redact_url(config.database.url)
     if args.action == "upgrade":
         upgrade(config.database.url)

@@ -21,7 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suppress": ("daemon.admin", "suppress an address by hand"),
     "release": ("daemon.admin", "release a suppressed address by hand"),
     "reclassify": ("daemon.admin", "re-run the matcher over stored messages"),
-    "db": ("daemon.admin", "database maintenance: 'db upgrade' applies migrations"),
+    "db": ("daemon.admin", "database maintenance: 'db upgrade' applies migrations, "
+                           "'db copy --to URL' copies everything into another database"),
     "webhook": ("daemon.webhook", "push pending suppressions and releases now ('webhook flush')"),
     "report": ("daemon.report", "write the HTML report: bounces per day, domains, suppressions"),
     "completion": ("daemon.completion", "print a shell completion script (bash, zsh or fish)"),
