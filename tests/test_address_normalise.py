@@ -93,7 +93,7 @@ _ADDRESSISH = st.lists(st.sampled_from(list("aZ0.@-_+\"<>()[]:;,\\ \t\x00é例�
     "rfc822;", "mailto:", "example.com", "xn--", "EXAMPLE"]), max_size=30).map("".join)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_ADDRESSISH)
 def test_normalise_is_idempotent_and_valid(raw: str) -> None:
     """Whatever goes in: "" or one mailbox whose domain is valid, lowercase ASCII, and which
