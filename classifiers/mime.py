@@ -33,6 +33,8 @@ _BLANKISH_LINE = re.compile(r"\n[ \t]+(?:\n|$)")
 MAX_CLEAN_HEADER = 1024 * 1024
 #: A field value longer than this is cut (endless folding).
 MAX_VALUE = 64 * 1024
+#: Parameter lines folded without a leading blank kept per field (real mail has one or two).
+MAX_PARAMETER_LINES = 20
 _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _PARAM = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.){0,2000}"|[^;\s]{0,2000})')
 
@@ -116,7 +118,7 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
     if fast is not None:
         return fast
     fields: list[tuple[str, str]] = []
-    pos, size = 0, len(data)
+    pos, size, folded = 0, len(data), 0
     while pos < size:
         match = _FIELD.match(data, pos)
         if match is None:
@@ -126,12 +128,16 @@ def split_header(data: bytes) -> tuple[list[tuple[str, str]], bytes]:
                 return fields, data[end + 1:] if end != -1 else b""
             if fields and fields[-1][1].endswith(";") and _PARAMETER_LINE.match(line):
                 # A parameter folded without the leading blank: 'boundary="..."' alone.
-                name, value = fields[-1]
-                fields[-1] = (name, f"{value} {_str(line)}")
+                # Only the first few are kept: re-joining the value per line is quadratic.
+                if folded < MAX_PARAMETER_LINES:
+                    name, value = fields[-1]
+                    fields[-1] = (name, f"{value} {_str(line)}")
+                    folded += 1
                 pos = end + 1 if end != -1 else size
                 continue
             return fields, data[pos:]
         pos = match.end()
+        folded = 0
         if len(fields) < MAX_FIELDS:
             value = match.group(2)
             if len(value) > MAX_VALUE:

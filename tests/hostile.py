@@ -127,6 +127,12 @@ CRAFTED: dict[str, Callable[[int], bytes]] = {
     "prose-addresses": lambda size: BOUNCE_HEAD + b"".join(
         b"<u%d@example.com>: 550 unknown\n" % i for i in range(max(1000, size // 30))),
     "address-chain": lambda size: BOUNCE_HEAD + b"a@example.com" + _fill(b"a@", size) + b" x\n",
+    "dsn-folded-field": lambda size: dsn(b"Final-Recipient: rfc822; a@example.com\nAction: failed\n"
+                                         b"Diagnostic-Code: smtp; 550\n" + _fill(b" more\n", size)),
+    "postfix-session-folded": lambda size: b"Subject: Postfix SMTP server: errors from x\n\n"
+    b" Out: 550 5.1.1 x\n" + _fill(b"     more\n", size),
+    "parameter-lines": lambda size: b"Content-Type: multipart/mixed;\n" + _fill(b"a=b;\n", size)
+    + b"\nbody\n",
     "dash-run-marker": lambda size: b"Subject: hi\n\n" + _fill(b"-", size) + b" original\n",
     "unterminated": lambda size: b"Content-Type: multipart/report; boundary=\""
     + _fill(b"x", size // 4) + b"\n\n" + _fill(b"=?utf-8?B?<\"", size),

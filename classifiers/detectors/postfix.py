@@ -101,12 +101,11 @@ def _session(text: str) -> Detection | None:
 
 def _joined_transcript(text: str) -> list[tuple[str, str]]:
     """" In:"/" Out:" lines with their indented continuation lines joined."""
-    lines: list[tuple[str, str]] = []
+    lines: list[tuple[str, list[str]]] = []  # pieces joined once: re-joining was quadratic
     for raw in text.split("\n"):
         match = _TRANSCRIPT.match(raw)
         if match:
-            lines.append((match.group(1), match.group(2).strip()))
+            lines.append((match.group(1), [match.group(2).strip()]))
         elif lines and raw.startswith("     ") and raw.strip():
-            who, said = lines[-1]
-            lines[-1] = (who, f"{said} {raw.strip()}")
-    return lines
+            lines[-1][1].append(raw.strip())
+    return [(who, " ".join(pieces)) for who, pieces in lines]
