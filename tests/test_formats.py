@@ -17,7 +17,7 @@ from daemon.formats import FORMATS, Suppression, rfc2822_utc
 from daemon.models import AddressAction
 from daemon.policy import recompute
 from daemon.store import mailbox_key, record_message
-from storehelp import T0, days, db_url, engine, fixed, hard, outcome, raw_message, report  # noqa: F401
+from storehelp import T0, days, db_url, engine, fixed, outcome, raw_message, report  # noqa: F401
 
 #: The published column sets, in order (see the README's "Export formats").
 PUBLISHED = {

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -155,13 +156,13 @@ def test_backoff_doubles_and_is_capped():
 ])
 def test_webhook_config_errors(webhook, message):
     with pytest.raises(ConfigError) as info:
-        parse_config({"webhook": webhook}, __import__("pathlib").Path("/srv/bw"))
+        parse_config({"webhook": webhook}, Path("/srv/bw"))
     assert message in str(info.value)
 
 
 def test_url_credentials_never_show_in_reprs():
     config = parse_config({"webhook": {"url": "https://u:pa55@hook.example/x", "secret_env": "S"}},
-                          __import__("pathlib").Path("/"))
+                          Path("/"))
     assert "pa55" not in repr(config) and "https://u:***@hook.example/x" in repr(config.webhook)
 
 
