@@ -4,7 +4,7 @@ exceptions and broken promises found (both must be 0).
 
     python bench/fuzz.py [--inputs N] [--size-mb MB] [--seed S] [--atheris RUNS] [--save DIR]
 
-Four stages, all through ``classifiers.classify`` with the invariants of
+Five stages, all through ``classifiers.classify`` with the invariants of
 ``tests/hostile.violations``:
 
 1. crafted messages (``tests/hostile.crafted``) at ``--size-mb`` (default 20 MB), and at a
@@ -13,8 +13,10 @@ Four stages, all through ``classifiers.classify`` with the invariants of
 3. ``--inputs`` mutations of real bounces: our fixtures and, when it is beside the project,
    ../shared/corpus/emails (byte flips, truncation, duplicated lines, charset label swaps,
    boundary damage, repeated marker lines, junk runs, line endings);
-4. with ``--atheris RUNS`` and atheris installed, coverage-guided fuzzing seeded with the
-   same real bounces (libFuzzer's mutations).
+4. every distinct line of every fixture repeated ``--line-repeat`` and 4x as many times
+   (the per-line loops of each detector must grow linearly);
+5. with ``--atheris RUNS`` and atheris installed (``pip install -e .[fuzz]``), coverage-guided
+   fuzzing seeded with the same real bounces (libFuzzer's mutations), in a child process.
 
 Exit status 1 when any exception, broken promise or super-linear case was found; inputs
 that broke something (and the slowest per MB) are written to ``--save`` (default: a
@@ -114,6 +116,25 @@ def mutation_stage(tally: Tally, inputs: int, seed: int) -> int:
     return len(seeds)
 
 
+def line_growth_stage(tally: Tally, repeat: int) -> None:
+    """Every distinct line of every fixture repeated ``repeat`` and 4x ``repeat`` times: the
+    loops each detector runs over lines must grow linearly (skipped when the small one is
+    too cheap to time)."""
+    for path in sorted(hostile.FIXTURES.glob("*/*.eml")):
+        lines = path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+        for index, line in enumerate(dict.fromkeys(lines)):
+            if not line.strip():
+                continue
+            at = lines.index(line)
+            label = f"lines:{path.parent.name}/{path.name}:{at}"
+            small = tally.run(label, b"\n".join(lines[:at] + [line] * repeat + lines[at:]))
+            if small < 0.004:
+                continue
+            large = tally.run(label, b"\n".join(lines[:at] + [line] * (4 * repeat) + lines[at:]))
+            if large > SUPERLINEAR * small and large > 0.05:
+                tally.superlinear.append((label, large / small))
+
+
 def atheris_stage(tally: Tally, runs: int) -> str:
     """libFuzzer ends its process when done: it runs in a child, which we count from outside."""
     try:
@@ -154,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=20_000, help="mutated real bounces")
     parser.add_argument("--size-mb", type=float, default=20.0, help="size of crafted messages")
     parser.add_argument("--flood-mb", type=float, default=2.0, help="size of marker floods")
+    parser.add_argument("--line-repeat", type=int, default=2000, help="line growth stage")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--atheris", type=int, default=0, metavar="RUNS")
     parser.add_argument("--save", type=Path,
@@ -174,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     before = tally.inputs
     seeds = mutation_stage(tally, args.inputs, args.seed)
     print(f"mutations   {tally.inputs - before:8d} inputs  (from {seeds} real bounces)", flush=True)
+    before = tally.inputs
+    line_growth_stage(tally, args.line_repeat)
+    print(f"line growth {tally.inputs - before:8d} inputs  (each fixture line x{args.line_repeat}"
+          f" and x{4 * args.line_repeat})", flush=True)
     if args.atheris:
         before = tally.inputs
         note = atheris_stage(tally, args.atheris)
