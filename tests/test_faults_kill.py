@@ -52,35 +52,36 @@ def run_killed_by_timer(config, password: str, command: list[str], delay: float)
         proc.communicate()
 
 
-def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(imap_server, tmp_path):
+def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(imap_server, tmp_path,
+                                                                        new_database_url):
     server = imap_server
     mail = faultmail.mailbox(MESSAGES)
     rnd = random.Random(SEED)
 
     # The reference: one uninterrupted run over the same mailbox.
     (tmp_path / "ref").mkdir()
-    ref_config = write_config(tmp_path / "ref", server)
+    ref_url, url = new_database_url(), new_database_url()
+    ref_config = write_config(tmp_path / "ref", server, url=ref_url)
     fill(server, mail)
     done = bouncewatch(ref_config, "poll", "--once", password=server.password)
     assert done.returncode == 0, done.stderr[-2000:]
-    reference = snapshot(f"sqlite:///{tmp_path / 'ref' / 'bw.sqlite3'}")
+    reference = snapshot(ref_url)
     reference_folders = server_folders(server)
     assert reference["unmoved"] == 0 and reference["locations"] == MESSAGES
 
     # The same mailbox again, polled by a daemon that keeps being killed.
     empty_account(server)
     fill(server, mail)
-    config = write_config(tmp_path, server)
-    url = f"sqlite:///{tmp_path / 'bw.sqlite3'}"
+    config = write_config(tmp_path, server, url=url)
     injected: Counter[str] = Counter()
     for round_ in range(ROUNDS):
         how = POINTS[round_ % len(POINTS)] if round_ % 3 else "timer"
         if how == "timer":
             command = ["run"] if round_ % 2 else ["poll", "--once"]
-            if run_killed_by_timer(config, server.password, command, rnd.uniform(0.5, 3.0)):
+            if run_killed_by_timer(config, server.password, command, rnd.uniform(1.0, 5.0)):
                 injected[f"timer:{command[0]}"] += 1
             continue
-        nth = rnd.randint(1, 3) if how in ("fetched", "moved") else rnd.randint(1, 30)
+        nth = rnd.randint(1, 3) if how in ("fetched", "moved") else rnd.randint(5, 50)
         done = bouncewatch(config, "poll", "--once", password=server.password,
                            env={FAULT_ENV: f"{how}:{nth}"})
         assert done.returncode in (0, -signal.SIGKILL), done.stderr[-2000:]
