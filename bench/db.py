@@ -173,8 +173,9 @@ def bench(url: str, label: str, n: int, directory: Path) -> None:
     assert idle.code == 0 and export.code == 0, (idle, export)
     lines = sum(1 for _ in open(directory / f"export-{label}" / "suppressions.csv", "rb")) - 1
     assert lines == n, lines
-    print(f"[{label}] export {n:,} suppressions: {export.seconds:.1f} s, peak RSS "
-          f"{export.peak_mb:.0f} MB (the same process idle: {idle.peak_mb:.0f} MB)", flush=True)
+    print(f"[{label}] export {n:,} suppressions: {export.seconds:.1f} s "
+          f"({export.cpu_seconds:.1f} s CPU), peak RSS {export.peak_mb:.0f} MB "
+          f"(the same process idle: {idle.peak_mb:.0f} MB)", flush=True)
 
 
 def main() -> int:
