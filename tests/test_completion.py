@@ -33,6 +33,11 @@ def bash_complete(script_path: Path, *words: str, cwd: Path | None = None) -> li
     return sorted(filter(None, done.stdout.splitlines()))
 
 
+def db_actions() -> list[str]:
+    """What ``db`` takes, as the parser says (the completion must follow it)."""
+    return sorted(next(c for c in spec_of(build_parser(every=True)).commands if c.name == "db").choices)
+
+
 def test_bash_registers_the_function(scripts):
     done = subprocess.run(["bash", "--norc", "--noprofile", "-c", 'source "$1"; complete -p bouncewatch',
                            "bash", str(scripts["bash"])], capture_output=True, text=True, check=True)
