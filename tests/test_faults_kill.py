@@ -81,7 +81,9 @@ def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(imap_ser
             if run_killed_by_timer(config, server.password, command, rnd.uniform(1.0, 5.0)):
                 injected[f"timer:{command[0]}"] += 1
             continue
-        nth = rnd.randint(1, 3) if how in ("fetched", "moved") else rnd.randint(5, 50)
+        # Early enough in the pass that most rounds still find work: 300 messages go in a
+        # handful of passes, and a pass that empties the mailbox reaches no fault point.
+        nth = rnd.randint(1, 3) if how in ("fetched", "moved") else rnd.randint(2, 20)
         done = bouncewatch(config, "poll", "--once", password=server.password,
                            env={FAULT_ENV: f"{how}:{nth}"})
         assert done.returncode in (0, -signal.SIGKILL), done.stderr[-2000:]
@@ -106,7 +108,9 @@ def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(imap_ser
     assert folders == result["folders"], "the server's folders disagree with the database"
     assert folders == reference_folders
     assert not any(folder == FOLDER for folder, _raw in folders)
-    assert faults >= ROUNDS // 2, injected     # most rounds really were killed
+    # The kills were real and of several kinds (a quick machine empties the mailbox before the
+    # last rounds, which then finish cleanly: those are checked by the assertions above).
+    assert faults >= ROUNDS // 3 and len(injected) >= 3, injected
     print(f"\n[faults/kill {server.kind}] faults injected: {faults} {dict(sorted(injected.items()))}; "
           f"messages checked: {len(mail)} ({len(result['messages'])} distinct, "
           f"{sum(len(v[2]) for v in result['messages'].values())} outcomes, "
