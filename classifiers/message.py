@@ -8,9 +8,9 @@ delivery-status fields, RFC 5965 feedback-report fields) and the returned origin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from . import mime
+from .frozen import Frozen
 from .text import decode_header_value, html_to_text, lower_aligned
 
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
@@ -74,30 +74,44 @@ class Headers:
         return f"Headers({self._items!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(Frozen):
     """One leaf of the NDR's MIME tree (parts of an attached original are not leaves)."""
 
     content_type: str
     text: str
-    filename: str = ""
+    filename: str
+    __slots__ = ("content_type", "text", "filename")
+
+    def __init__(self, content_type: str, text: str, filename: str = "") -> None:
+        self._fill(content_type, text, filename)
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(Frozen):
     """Everything detectors read about one message, decoded once."""
 
-    headers: Headers                                 # the NDR's own header fields, decoded
-    text: str                                        # the human-readable body, "\n" line ends
-    parts: tuple[Part, ...] = ()                     # every leaf part, decoded
-    dsn_fields: Headers = field(default_factory=Headers)          # per-message DSN fields
-    dsn_recipients: tuple[Headers, ...] = ()         # one block of DSN fields per recipient
-    feedback: Headers | None = None                  # ARF feedback-report fields
-    original_headers: Headers = field(default_factory=Headers)    # the returned message's
-    original_text: str = ""                          # the returned message as text, if attached
-    content_type: str = "text/plain"                 # the top-level content type
-    report_type: str = ""                            # multipart/report's report-type parameter
-    defects: tuple[str, ...] = ()                    # what was wrong with the MIME
+    headers: Headers                    # the NDR's own header fields, decoded
+    text: str                           # the human-readable body, "\n" line ends
+    parts: tuple[Part, ...]             # every leaf part, decoded
+    dsn_fields: Headers                 # per-message DSN fields
+    dsn_recipients: tuple[Headers, ...]  # one block of DSN fields per recipient
+    feedback: Headers | None            # ARF feedback-report fields
+    original_headers: Headers           # the returned message's
+    original_text: str                  # the returned message as text, if attached
+    content_type: str                   # the top-level content type
+    report_type: str                    # multipart/report's report-type parameter
+    defects: tuple[str, ...]            # what was wrong with the MIME
+    __slots__ = ("headers", "text", "parts", "dsn_fields", "dsn_recipients", "feedback",
+                 "original_headers", "original_text", "content_type", "report_type", "defects")
+
+    def __init__(self, headers: Headers, text: str, parts: tuple[Part, ...] = (),
+                 dsn_fields: Headers | None = None, dsn_recipients: tuple[Headers, ...] = (),
+                 feedback: Headers | None = None, original_headers: Headers | None = None,
+                 original_text: str = "", content_type: str = "text/plain",
+                 report_type: str = "", defects: tuple[str, ...] = ()) -> None:
+        self._fill(headers, text, parts, Headers() if dsn_fields is None else dsn_fields,
+                   dsn_recipients, feedback,
+                   Headers() if original_headers is None else original_headers,
+                   original_text, content_type, report_type, defects)
 
     @property
     def subject(self) -> str:

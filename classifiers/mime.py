@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass, field
 
 from .text import decode_bytes, decode_header_value
 
@@ -39,16 +38,19 @@ _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _PARAM = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.){0,2000}"|[^;\s]{0,2000})')
 
 
-@dataclass(slots=True)
 class Entity:
     """One MIME entity: its raw header fields, content type, and body or children."""
 
-    fields: list[tuple[str, str]]
-    content_type: str
-    params: dict[str, str]
-    body: bytes = b""
-    children: list["Entity"] = field(default_factory=list)
-    defects: list[str] = field(default_factory=list)
+    __slots__ = ("fields", "content_type", "params", "body", "children", "defects")
+
+    def __init__(self, fields: list[tuple[str, str]], content_type: str, params: dict[str, str],
+                 body: bytes = b"") -> None:
+        self.fields = fields
+        self.content_type = content_type
+        self.params = params
+        self.body = body
+        self.children: list[Entity] = []
+        self.defects: list[str] = []
 
     def get(self, name: str) -> str:
         name = name.lower()

@@ -6,8 +6,9 @@ logged, compared, pickled and turned into JSON with ``Report.as_dict()``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+
+from .frozen import Frozen
 
 
 class Kind(StrEnum):
@@ -68,38 +69,55 @@ DEAD_REASONS: frozenset[Reason] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Frozen):
     """What happened to one recipient of the original message."""
 
     recipient: str                 # normalised address: local part as given, domain lowercased
     reason: Reason
     hard: bool                     # True only when the address is permanently dead
-    action: str = ""               # RFC 3464 Action: failed, delayed, delivered, relayed, expanded
-    status: str = ""               # RFC 3463 enhanced status, e.g. "5.1.1"
-    reply_code: str = ""           # SMTP reply code, e.g. "550"
-    diagnostic: str = ""           # the remote server's words, one line, whitespace folded
-    remote_mta: str = ""           # the host that said it
-    command: str = ""              # the SMTP command it answered: MAIL, RCPT, DATA, ...
+    action: str                    # RFC 3464 Action: failed, delayed, delivered, relayed, expanded
+    status: str                    # RFC 3463 enhanced status, e.g. "5.1.1"
+    reply_code: str                # SMTP reply code, e.g. "550"
+    diagnostic: str                # the remote server's words, one line, whitespace folded
+    remote_mta: str                # the host that said it
+    command: str                   # the SMTP command it answered: MAIL, RCPT, DATA, ...
+    __slots__ = ("recipient", "reason", "hard", "action", "status", "reply_code", "diagnostic",
+                 "remote_mta", "command")
+
+    def __init__(self, recipient: str, reason: Reason, hard: bool, action: str = "",
+                 status: str = "", reply_code: str = "", diagnostic: str = "",
+                 remote_mta: str = "", command: str = "") -> None:
+        self._fill(recipient, reason, hard, action, status, reply_code, diagnostic, remote_mta,
+                   command)
 
     def as_dict(self) -> dict[str, object]:
-        return {k: (str(v) if isinstance(v, Reason) else v) for k, v in asdict(self).items()}
+        out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        out["reason"] = str(self.reason)
+        return out
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(Frozen):
     """The matcher's reading of one message."""
 
     kind: Kind
-    decoded_by: str                              # detector name, e.g. "rfc3464", "postfix"
-    outcomes: tuple[Outcome, ...] = ()
-    message_id: str = ""                         # Message-ID of the original (bounced) message
-    original_sender: str = ""                    # From/Return-Path of the original message
-    original_subject: str = ""
-    list_id: str = ""                            # List-Id of the original message
-    verp_recipient: str = ""                     # recipient decoded from a VERP return path
-    subject: str = ""                            # Subject of the NDR itself
-    errors: tuple[str, ...] = field(default=())  # what went wrong while reading, if anything
+    decoded_by: str                  # detector name, e.g. "rfc3464", "postfix"
+    outcomes: tuple[Outcome, ...]
+    message_id: str                  # Message-ID of the original (bounced) message
+    original_sender: str             # From/Return-Path of the original message
+    original_subject: str
+    list_id: str                     # List-Id of the original message
+    verp_recipient: str              # recipient decoded from a VERP return path
+    subject: str                     # Subject of the NDR itself
+    errors: tuple[str, ...]          # what went wrong while reading, if anything
+    __slots__ = ("kind", "decoded_by", "outcomes", "message_id", "original_sender",
+                 "original_subject", "list_id", "verp_recipient", "subject", "errors")
+
+    def __init__(self, kind: Kind, decoded_by: str, outcomes: tuple[Outcome, ...] = (),
+                 message_id: str = "", original_sender: str = "", original_subject: str = "",
+                 list_id: str = "", verp_recipient: str = "", subject: str = "",
+                 errors: tuple[str, ...] = ()) -> None:
+        self._fill(kind, decoded_by, outcomes, message_id, original_sender, original_subject,
+                   list_id, verp_recipient, subject, errors)
 
     @property
     def hard_recipients(self) -> tuple[str, ...]:

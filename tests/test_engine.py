@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers import Kind, Reason, classify
-from classifiers.detectors import DETECTORS, Finding
+from classifiers import Kind, Outcome, Reason, Report, classify
+from classifiers.detectors import DETECTORS, Detection, Finding
 from classifiers.engine import to_outcome
-from classifiers.message import dsn_blocks, parse
+from classifiers.frozen import Frozen
+from classifiers.message import Message, Part, dsn_blocks, parse
 from classifiers.mime import split_header
 from classifiers.smtp import best_reply_code, best_status, command_in, reply_code_in, status_in
 from classifiers.text import decode_bytes, decode_header_value
@@ -207,14 +208,43 @@ def test_body_charsets_are_sniffed_when_the_label_lies(data: bytes, label: str |
 
 def test_the_classify_path_stays_light() -> None:
     """``bouncewatch classify`` must start fast: nothing heavy on its import path (typing
-    alone costs ~5 ms a run; use collections.abc, or ``if TYPE_CHECKING:`` imports)."""
+    alone costs ~5 ms a run; use collections.abc, or ``if TYPE_CHECKING:`` imports;
+    dataclasses, with inspect, ~20 ms: the matcher's types are ``classifiers.frozen.Frozen``)."""
     import subprocess
     import sys
-    heavy = ("typing", "email", "sqlalchemy", "imapclient", "apscheduler", "structlog", "alembic")
+    heavy = ("typing", "email", "dataclasses", "inspect", "sqlalchemy", "imapclient",
+             "apscheduler", "structlog", "alembic")
     code = ("import sys, daemon.classify_cmd; "
             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == []
+
+
+@pytest.mark.parametrize("cls", [Outcome, Report, Finding, Detection, Part, Message],
+                         ids=lambda c: c.__name__)
+def test_each_value_type_takes_its_fields_in_slot_order(cls: type[Frozen]) -> None:
+    import inspect
+    assert list(inspect.signature(cls).parameters) == list(cls.__slots__)
+
+
+def test_value_types_are_frozen_values() -> None:
+    import pickle
+    outcome = Outcome(recipient="a@example.com", reason=Reason.USERUNKNOWN, hard=True, status="5.1.1")
+    report = Report(kind=Kind.BOUNCE, decoded_by="test", outcomes=(outcome,))
+    with pytest.raises(AttributeError):
+        outcome.hard = False  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del report.kind
+    twin = Outcome("a@example.com", Reason.USERUNKNOWN, True, "", "5.1.1")
+    assert twin == outcome and hash(twin) == hash(outcome) and twin != outcome.replace(hard=False)
+    assert outcome.replace(status="5.1.10").status == "5.1.10" and outcome.status == "5.1.1"
+    with pytest.raises(TypeError):
+        outcome.replace(colour="red")
+    assert pickle.loads(pickle.dumps(report)) == report
+    assert repr(outcome).startswith("Outcome(recipient='a@example.com', reason=")
+    assert report.as_dict()["outcomes"] == [{
+        "recipient": "a@example.com", "reason": "userunknown", "hard": True, "action": "",
+        "status": "5.1.1", "reply_code": "", "diagnostic": "", "remote_mta": "", "command": ""}]
 
 
 def test_an_original_copied_into_the_text_gives_the_metadata() -> None:

@@ -7,10 +7,10 @@ from that through the shared tables, unless the format itself names the reason (
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
 
 from ..address import normalise
+from ..frozen import Frozen
 from ..message import Message
 from ..model import Kind, Reason
 
@@ -19,25 +19,37 @@ from ..model import Kind, Reason
 MAX_FINDINGS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Frozen):
     """What an NDR says about one recipient, before reason and verdict are derived."""
 
     recipient: str
-    diagnostic: str = ""       # the remote server's words (any length; the engine folds it)
-    status: str = ""           # RFC 3463 code if the NDR gives one ("5.1.1")
-    reply_code: str = ""       # SMTP reply code if given ("550")
-    action: str = ""           # failed / delayed / delivered / relayed / expanded
-    remote_mta: str = ""
-    command: str = ""          # SMTP command answered: CONN, HELO, MAIL, RCPT, DATA, ...
-    reason: Reason | None = None  # only when the format states the reason itself
+    diagnostic: str          # the remote server's words (any length; the engine folds it)
+    status: str              # RFC 3463 code if the NDR gives one ("5.1.1")
+    reply_code: str          # SMTP reply code if given ("550")
+    action: str              # failed / delayed / delivered / relayed / expanded
+    remote_mta: str
+    command: str             # SMTP command answered: CONN, HELO, MAIL, RCPT, DATA, ...
+    reason: Reason | None    # only when the format states the reason itself
+    __slots__ = ("recipient", "diagnostic", "status", "reply_code", "action", "remote_mta",
+                 "command", "reason")
+
+    def __init__(self, recipient: str, diagnostic: str = "", status: str = "",
+                 reply_code: str = "", action: str = "", remote_mta: str = "", command: str = "",
+                 reason: Reason | None = None) -> None:
+        self._fill(recipient, diagnostic, status, reply_code, action, remote_mta, command, reason)
 
 
-@dataclass(frozen=True, slots=True)
-class Detection:
+class Detection(Frozen):
+    """What a detector read from a message it recognised."""
+
     kind: Kind
-    findings: tuple[Finding, ...] = ()
-    errors: tuple[str, ...] = field(default=())
+    findings: tuple[Finding, ...]
+    errors: tuple[str, ...]
+    __slots__ = ("kind", "findings", "errors")
+
+    def __init__(self, kind: Kind, findings: tuple[Finding, ...] = (),
+                 errors: tuple[str, ...] = ()) -> None:
+        self._fill(kind, findings, errors)
 
 
 Detect = Callable[[Message], "Detection | None"]

@@ -14,8 +14,6 @@ A recipient the au filter refused carries ``X-SPASIGN: NG``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..message import Message
 from ..model import Kind, Reason
 from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, stock_reason
@@ -35,14 +33,16 @@ _STOCK: StockPhrases = (
 _GENERIC = "each of the following recipients was rejected by a remote"
 
 
-@dataclass(slots=True)
 class _Recipient:
     """What the notice says about one recipient, gathered line by line."""
 
-    address: str
-    reply: list[str] = field(default_factory=list)   # "<<< 550 ..." or the words after "<a@b>:"
-    said: list[str] = field(default_factory=list)    # other sentences after the address
-    command: str = ""                                 # ">>> RCPT TO:<...>"
+    __slots__ = ("address", "reply", "said", "command")
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.reply: list[str] = []   # "<<< 550 ..." or the words after "<a@b>:"
+        self.said: list[str] = []    # other sentences after the address
+        self.command = ""            # ">>> RCPT TO:<...>"
 
 
 def detect(msg: Message) -> Detection | None:

@@ -9,8 +9,6 @@ address — so the command is set to RCPT there, and the shared tables decide th
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..message import Message
 from .base import Detection, Finding
 from .rfc3464 import findings_of, kind_of
@@ -33,4 +31,4 @@ def _with_command(found: Finding) -> Finding:
     if found.command or not found.recipient:
         return found
     named = found.recipient.strip("<> ").lower() in found.diagnostic.lower()
-    return replace(found, command="RCPT") if named else found
+    return found.replace(command="RCPT") if named else found

@@ -24,7 +24,6 @@ left to their own detector.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from ..message import Message
 from ..model import Reason
@@ -64,7 +63,7 @@ def detect(msg: Message) -> Detection | None:
         card = exchange2007.detect(msg)
         if card is None:
             return None
-        return replace(card, findings=tuple(_unwrapped(f, host) for f in card.findings))
+        return card.replace(findings=tuple(_unwrapped(f, host) for f in card.findings))
     findings = tuple(_unwrapped(f, host) for f in findings_of(msg.dsn_recipients, msg.text))
     return Detection(kind=kind_of(f.action for f in findings), findings=findings)
 
@@ -87,6 +86,6 @@ def _unwrapped(found: Finding, host: str) -> Finding:
             command = command or "RCPT"
     lowered = diagnostic.lower()
     reason = next((r for code, r in _EXCHANGE_CODES if code in lowered), found.reason)
-    return replace(found, diagnostic=diagnostic, status=status,
-                   reply_code=reply_code or found.reply_code, command=command,
-                   remote_mta=found.remote_mta or ("" if sep else host), reason=reason)
+    return found.replace(diagnostic=diagnostic, status=status,
+                         reply_code=reply_code or found.reply_code, command=command,
+                         remote_mta=found.remote_mta or ("" if sep else host), reason=reason)

@@ -8,8 +8,6 @@ Hotmail's own refusals carry its own words, which name the reason:
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..message import Message
 from ..model import Reason
 from .base import Detection
@@ -39,5 +37,5 @@ def detect(msg: Message) -> Detection | None:
     for found in findings_of(msg.dsn_recipients, msg.text):
         words = " ".join(found.diagnostic.lower().split())
         reason = next((r for phrase, r in _OWN_WORDS if phrase in words), None)
-        findings.append(replace(found, reason=reason) if reason else found)
+        findings.append(found.replace(reason=reason) if reason else found)
     return Detection(kind=kind_of(f.action for f in findings), findings=tuple(findings))

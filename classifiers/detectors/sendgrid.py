@@ -11,7 +11,6 @@ this detector reads it as RFC 3464 and adds the command and host from the prose 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from ..address import normalise
 from ..message import Message
@@ -38,8 +37,8 @@ def detect(msg: Message) -> Detection | None:
     for found in findings_of(msg.dsn_recipients, text):
         line = said.get(normalise(found.recipient).lower())
         if line:
-            found = replace(found, command=found.command or _COMMANDS[line.group(4)],
-                            remote_mta=found.remote_mta or line.group(2).lower(),
-                            diagnostic=found.diagnostic or line.group(3))
+            found = found.replace(command=found.command or _COMMANDS[line.group(4)],
+                                  remote_mta=found.remote_mta or line.group(2).lower(),
+                                  diagnostic=found.diagnostic or line.group(3))
         findings.append(found)
     return Detection(kind=kind_of(f.action for f in findings), findings=tuple(findings))
