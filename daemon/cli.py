@@ -65,36 +65,42 @@ examples:
 
 
 def _chosen(argv: Sequence[str]) -> str | None:
-    """The sub-command named on the command line, found without importing any command."""
+    """The sub-command named on the command line, found without importing any command; None
+    when there is none, or when the main help is asked for before it."""
     skip = False
     for token in argv:
         if skip:
             skip = False
         elif token in ("-c", "--config"):
             skip = True
+        elif token in ("-h", "--help"):
+            return None
         elif not token.startswith("-"):
             return token if token in COMMANDS else None
     return None
 
 
 def build_parser(argv: Sequence[str] = (), *, every: bool = False) -> argparse.ArgumentParser:
-    """The parser; only the chosen command's module is imported (``classify`` stays light),
-    or, with ``every``, all of them (for shell completion)."""
-    chosen = _chosen(argv)
+    """The parser. With a command named, only that command's sub-parser is built and its module
+    imported (``classify`` stays light: each sub-parser costs ~1 ms of start-up); without one
+    (the main help, a usage error), or with ``every`` (shell completion), all of them."""
+    chosen = None if every else _chosen(argv)
     parser = argparse.ArgumentParser(
         prog="bouncewatch",
         description="Read bounce mailboxes, classify NDRs, suppress dead addresses.",
-        epilog=f"{EXAMPLES}\n{exit_codes_epilog()}",
+        epilog=None if chosen else f"{EXAMPLES}\n{exit_codes_epilog()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-c", "--config", help="configuration file (default: $BOUNCEWATCH_CONFIG, "
                         "./bouncewatch.toml, /etc/bouncewatch/config.toml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
+        if chosen and name != chosen:
+            continue
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(_module=module_name, _name=name)
-        if name == chosen or every:
+        if chosen or every:
             importlib.import_module(module_name).add_arguments(p, name)
     return parser
 
