@@ -3,10 +3,10 @@
 ``dataclasses`` imports ``inspect`` (and with it ``ast``, ``dis``, ``tokenize``) and generates
 and compiles the methods of every class it decorates: together about 40 ms at every start of
 ``bouncewatch classify``, more than classifying a hundred messages. This base gives the same
-contract for the matcher's types: fields named in ``__slots__`` and set once by ``__init__``
-(through ``_fill``, in slot order), then read-only; equality and hashing by value; a readable
-``repr``; ``replace``; pickling. ``tests/test_engine.py`` checks that every ``__init__`` takes
-its class's fields in slot order.
+contract for the matcher's types: fields named in ``__slots__``, each set once by ``__init__``
+(with ``init_field``) and read-only after; equality and hashing by value; a readable ``repr``;
+``replace``; pickling. ``tests/test_engine.py`` checks that every ``__init__`` takes its
+class's fields in slot order (``replace`` and pickling pass them by position).
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ TYPE_CHECKING = False  # typing costs start-up time; only type checkers need it
 if TYPE_CHECKING:
     from typing import Self
 
-_set = object.__setattr__
+#: Sets one field of a frozen value; for its ``__init__`` only.
+init_field = object.__setattr__
 
 
 class FrozenError(AttributeError):
@@ -25,11 +26,6 @@ class Frozen:
     """Base of an immutable value type whose fields are its ``__slots__``."""
 
     __slots__: tuple[str, ...] = ()
-
-    def _fill(self, *values: object) -> None:
-        """Set every field, in slot order (for ``__init__`` only)."""
-        for name, value in zip(self.__slots__, values, strict=True):
-            _set(self, name, value)
 
     def values(self) -> tuple[object, ...]:
         """The fields' values, in slot order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from . import mime
-from .frozen import Frozen
+from .frozen import Frozen, init_field as _set
 from .text import decode_header_value, html_to_text, lower_aligned
 
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
@@ -83,7 +83,9 @@ class Part(Frozen):
     __slots__ = ("content_type", "text", "filename")
 
     def __init__(self, content_type: str, text: str, filename: str = "") -> None:
-        self._fill(content_type, text, filename)
+        _set(self, "content_type", content_type)
+        _set(self, "text", text)
+        _set(self, "filename", filename)
 
 
 class Message(Frozen):
@@ -108,10 +110,17 @@ class Message(Frozen):
                  feedback: Headers | None = None, original_headers: Headers | None = None,
                  original_text: str = "", content_type: str = "text/plain",
                  report_type: str = "", defects: tuple[str, ...] = ()) -> None:
-        self._fill(headers, text, parts, Headers() if dsn_fields is None else dsn_fields,
-                   dsn_recipients, feedback,
-                   Headers() if original_headers is None else original_headers,
-                   original_text, content_type, report_type, defects)
+        _set(self, "headers", headers)
+        _set(self, "text", text)
+        _set(self, "parts", parts)
+        _set(self, "dsn_fields", Headers() if dsn_fields is None else dsn_fields)
+        _set(self, "dsn_recipients", dsn_recipients)
+        _set(self, "feedback", feedback)
+        _set(self, "original_headers", Headers() if original_headers is None else original_headers)
+        _set(self, "original_text", original_text)
+        _set(self, "content_type", content_type)
+        _set(self, "report_type", report_type)
+        _set(self, "defects", defects)
 
     @property
     def subject(self) -> str:

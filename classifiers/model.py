@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .frozen import Frozen
+from .frozen import Frozen, init_field as _set
 
 
 class Kind(StrEnum):
@@ -87,8 +87,15 @@ class Outcome(Frozen):
     def __init__(self, recipient: str, reason: Reason, hard: bool, action: str = "",
                  status: str = "", reply_code: str = "", diagnostic: str = "",
                  remote_mta: str = "", command: str = "") -> None:
-        self._fill(recipient, reason, hard, action, status, reply_code, diagnostic, remote_mta,
-                   command)
+        _set(self, "recipient", recipient)
+        _set(self, "reason", reason)
+        _set(self, "hard", hard)
+        _set(self, "action", action)
+        _set(self, "status", status)
+        _set(self, "reply_code", reply_code)
+        _set(self, "diagnostic", diagnostic)
+        _set(self, "remote_mta", remote_mta)
+        _set(self, "command", command)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
@@ -116,8 +123,16 @@ class Report(Frozen):
                  message_id: str = "", original_sender: str = "", original_subject: str = "",
                  list_id: str = "", verp_recipient: str = "", subject: str = "",
                  errors: tuple[str, ...] = ()) -> None:
-        self._fill(kind, decoded_by, outcomes, message_id, original_sender, original_subject,
-                   list_id, verp_recipient, subject, errors)
+        _set(self, "kind", kind)
+        _set(self, "decoded_by", decoded_by)
+        _set(self, "outcomes", outcomes)
+        _set(self, "message_id", message_id)
+        _set(self, "original_sender", original_sender)
+        _set(self, "original_subject", original_subject)
+        _set(self, "list_id", list_id)
+        _set(self, "verp_recipient", verp_recipient)
+        _set(self, "subject", subject)
+        _set(self, "errors", errors)
 
     @property
     def hard_recipients(self) -> tuple[str, ...]:

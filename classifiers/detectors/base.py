@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..address import normalise
-from ..frozen import Frozen
+from ..frozen import Frozen, init_field as _set
 from ..message import Message
 from ..model import Kind, Reason
 
@@ -36,7 +36,14 @@ class Finding(Frozen):
     def __init__(self, recipient: str, diagnostic: str = "", status: str = "",
                  reply_code: str = "", action: str = "", remote_mta: str = "", command: str = "",
                  reason: Reason | None = None) -> None:
-        self._fill(recipient, diagnostic, status, reply_code, action, remote_mta, command, reason)
+        _set(self, "recipient", recipient)
+        _set(self, "diagnostic", diagnostic)
+        _set(self, "status", status)
+        _set(self, "reply_code", reply_code)
+        _set(self, "action", action)
+        _set(self, "remote_mta", remote_mta)
+        _set(self, "command", command)
+        _set(self, "reason", reason)
 
 
 class Detection(Frozen):
@@ -49,7 +56,9 @@ class Detection(Frozen):
 
     def __init__(self, kind: Kind, findings: tuple[Finding, ...] = (),
                  errors: tuple[str, ...] = ()) -> None:
-        self._fill(kind, findings, errors)
+        _set(self, "kind", kind)
+        _set(self, "findings", findings)
+        _set(self, "errors", errors)
 
 
 Detect = Callable[[Message], "Detection | None"]
