@@ -4,8 +4,9 @@ always is in production — ``point`` does nothing.
 
 The points, all in ``daemon/poller.py``:
 ``fetched``    a batch is fetched from the server, nothing of it recorded yet;
-``classified`` a message is stored and classified, its transaction not yet committed;
-``committed``  a message is committed, not yet moved on the server;
+``classified`` a batch is stored and classified, its transaction not yet committed (reached
+               once per message of the batch, so that kill tests can aim within it);
+``committed``  a batch is committed, not yet moved on the server (once per message too);
 ``moved``      a batch is moved on the server, not yet marked moved in the database.
 """
 from __future__ import annotations

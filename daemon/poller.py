@@ -1,8 +1,8 @@
 """One pass over one mailbox: fetch what is new, record each message, then move it.
 
-The order is what makes it exactly-once: a message is recorded (stored, classified, policy
-applied, cursor advanced) in its own transaction, and only after that commit is it moved on
-the server. A crash between the two leaves a *pending move*, finished first on the next
+The order is what makes it exactly-once: a fetched batch of messages is recorded (stored,
+classified, policy applied, cursor advanced) in one transaction, and only after that commit
+is it moved on the server. A crash between the two leaves a *pending move*, finished first on the next
 pass; a UIDVALIDITY change resets the cursor, and the content-hash dedupe in the store keeps
 the rescan from counting anything twice.
 """
@@ -17,12 +17,12 @@ from typing import Callable, Iterable, Iterator
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import faults, metrics, store
 from .config import AccountConfig, Config
-from .db import in_transaction
-from .db import describe_error, session_scope
+from .db import describe_error, in_transaction, session_scope
 from .imap import FetchedMessage, Inbox, chunks
 from .mailboxlock import mailbox_lock
 from .models import Disposition
@@ -156,21 +156,18 @@ def _poll(inbox: Inbox, engine: Engine, config: Config, account: AccountConfig, 
     uids = inbox.uids_after(last_uid)
     done, stopped = 0, False
     for batch in chunks(uids, account.batch_size):
-        recorded: list[tuple[int, Disposition]] = []
-        for message in _fetch(inbox, batch, config.limits.max_message_bytes):
-            if stop is not None and stop.is_set():
-                stopped = True
-                break
-            rec = _record(engine, config, mailbox, uidvalidity, message)
-            tally.add(rec)
-            recorded.append((message.uid, rec.disposition))
-            done += 1
-            if progress is not None:
-                progress(done, len(uids))
-        tally.moved += _settle(engine, inbox, account, mailbox, uidvalidity, recorded)
-        if stopped or (stop is not None and stop.is_set()):
+        if stop is not None and stop.is_set():
             stopped = True
             break
+        fetched = _fetch(inbox, batch, config.limits.max_message_bytes)
+        recorded = _record(engine, config, mailbox, uidvalidity, fetched)
+        for rec in recorded:
+            tally.add(rec)
+        done += len(recorded)
+        if progress is not None:
+            progress(done, len(uids))
+        tally.moved += _settle(engine, inbox, account, mailbox, uidvalidity,
+                               [(m.uid, rec.disposition) for m, rec in zip(fetched, recorded)])
     return PollResult(
         mailbox=mailbox, uidvalidity=uidvalidity, new=tally.new, duplicates=tally.duplicates,
         moved=tally.moved, hard=tally.hard, suppressed=tuple(tally.suppressed),
@@ -179,33 +176,42 @@ def _poll(inbox: Inbox, engine: Engine, config: Config, account: AccountConfig, 
 
 
 def _fetch(inbox: Inbox, uids: list[int], max_bytes: int) -> list[FetchedMessage]:
-    """The batch in UID order; a message over ``max_bytes`` comes back cut to
-    ``max_bytes + 1`` octets (the store keeps it as oversized, unparsed)."""
-    sizes = inbox.sizes(uids)
-    small = [u for u in uids if sizes.get(u, 0) <= max_bytes]
-    big = [u for u in uids if sizes.get(u, 0) > max_bytes]
-    messages = inbox.fetch(small) + inbox.fetch(big, max_bytes=max_bytes + 1)
+    """The batch in UID order, in one FETCH of at most ``max_bytes + 1`` octets per message:
+    one over ``max_bytes`` comes back cut to that (the store keeps it as oversized, unparsed)."""
+    messages = inbox.fetch(uids, max_bytes=max_bytes + 1)
     faults.point("fetched")
-    return sorted(messages, key=lambda m: m.uid)
+    return messages
 
 
 def _record(engine: Engine, config: Config, mailbox: str, uidvalidity: int,
-            message: FetchedMessage) -> store.Recorded:
-    """One message, one transaction (run again if it clashed with another instance writing
-    the same rows); then its canonical log line."""
-    def record(session: Session) -> store.Recorded:
-        recorded = store.record_message(session, mailbox=mailbox, uidvalidity=uidvalidity,
-                                        uid=message.uid, raw=message.raw, config=config)
-        faults.point("classified")
+            messages: list[FetchedMessage]) -> list[store.Recorded]:
+    """A fetched batch, one transaction (run again if it clashed with another instance
+    writing the same rows); then each message's canonical log line. When the database
+    refuses the batch, its messages are recorded one by one, so that one bad message stops
+    the pass at itself (the error names it) and not before the messages ahead of it."""
+    def record(session: Session) -> list[store.Recorded]:
+        recorded = store.record_batch(session, mailbox=mailbox, uidvalidity=uidvalidity,
+                                      messages=[(m.uid, m.raw) for m in messages], config=config)
+        for _ in recorded:
+            faults.point("classified")
         return recorded
 
-    rec = in_transaction(engine, record)
-    faults.point("committed")
-    metrics.message_recorded(rec)
-    log.info("message recorded", mailbox=mailbox, uid=message.uid, size=message.size,
-             kind=rec.kind, disposition=str(rec.disposition), duplicate=rec.duplicate,
-             outcomes=rec.outcomes, hard=rec.hard, suppressed=list(rec.suppressed))
-    return rec
+    try:
+        recorded = in_transaction(engine, record)
+    except DBAPIError as exc:
+        if len(messages) == 1:
+            raise
+        log.warning("batch refused by the database: recording its messages one by one",
+                    mailbox=mailbox, uids=f"{messages[0].uid}-{messages[-1].uid}",
+                    error=describe_error(exc))
+        return [rec for m in messages for rec in _record(engine, config, mailbox, uidvalidity, [m])]
+    for message, rec in zip(messages, recorded):
+        faults.point("committed")
+        metrics.message_recorded(rec)
+        log.info("message recorded", mailbox=mailbox, uid=message.uid, size=message.size,
+                 kind=rec.kind, disposition=str(rec.disposition), duplicate=rec.duplicate,
+                 outcomes=rec.outcomes, hard=rec.hard, suppressed=list(rec.suppressed))
+    return recorded
 
 
 def _settle(engine: Engine, inbox: Inbox, account: AccountConfig, mailbox: str,

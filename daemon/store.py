@@ -8,32 +8,33 @@ impossible, whether the cause is a crash, a re-run or a UIDVALIDITY rescan.
 """
 from __future__ import annotations
 
-import email.policy
 import email.utils
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.message import Message as EmailMessage
-from email.parser import BytesHeaderParser
+from typing import Any
 from itertools import islice
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import classifiers
 from classifiers import Kind, Report
 from classifiers import Outcome as ReportOutcome
+from classifiers.message import Headers, normalise_newlines
+from classifiers.mime import split_header
+from classifiers.text import decode_header_value
 
 from . import policy
 from .addresses import normalize_address
 from .config import Config
-from .models import Disposition, Location, MailboxState, Message, Outcome
+from .models import Address, Disposition, Location, MailboxState, Message, Outcome
 
 __all__ = [
     "Classified", "Cursor", "Disposition", "KIND_ERROR", "KIND_OVERSIZED", "Recorded",
     "get_cursor", "mailbox_key", "mark_moved", "pending_moves", "reclassify_message",
-    "record_message", "record_poll", "reset_cursor",
+    "record_batch", "record_message", "record_poll", "reset_cursor",
 ]
 
 KIND_OVERSIZED = "oversized"   # larger than limits.max_message_bytes: kept, never parsed
@@ -121,79 +122,188 @@ def classify_raw(raw: bytes, config: Config, classify: Classify | None = None) -
 def record_message(session: Session, *, mailbox: str, uidvalidity: int, uid: int, raw: bytes,
                    config: Config, classify: Classify | None = None,
                    now: datetime | None = None) -> Recorded:
-    """Store, classify and record one message seen at (mailbox, uidvalidity, uid).
+    """Store, classify and record one message seen at (mailbox, uidvalidity, uid): a batch of
+    one (see ``record_batch``)."""
+    return record_batch(session, mailbox=mailbox, uidvalidity=uidvalidity, messages=[(uid, raw)],
+                        config=config, classify=classify, now=now)[0]
+
+
+def record_batch(session: Session, *, mailbox: str, uidvalidity: int,
+                 messages: Sequence[tuple[int, bytes]], config: Config,
+                 classify: Classify | None = None, now: datetime | None = None) -> list[Recorded]:
+    """Store, classify and record messages seen at (mailbox, uidvalidity, uid), given as
+    (uid, raw bytes) in UID order; one ``Recorded`` for each, in the same order.
 
     Idempotent: a message already recorded at this location, or with the same content
-    anywhere, is not counted again; the result then has ``duplicate=True`` and the original
-    kind and disposition (a new location is remembered so that it gets moved too).
+    anywhere (this batch included), is not counted again; its result then has
+    ``duplicate=True`` and the original kind and disposition (a new location is remembered
+    so that it gets moved too). The whole batch is a handful of set-based statements: one
+    INSERT each into messages, locations and outcomes, and one policy pass over every
+    recipient the batch names.
     """
     now = now or datetime.now(timezone.utc)
-    advance_cursor(session, mailbox, uidvalidity, uid)
-    location = session.scalar(select(Location).where(
-        Location.mailbox == mailbox, Location.uidvalidity == uidvalidity, Location.uid == uid))
-    if location is not None:
-        return _recorded(location.message, duplicate=True, suppressed=())
-    sha = hashlib.sha256(raw).hexdigest()
-    message = session.scalar(select(Message).where(Message.sha256 == sha))
-    if message is not None:
-        session.add(Location(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
-                             message=message, seen_at=now))
-        return _recorded(message, duplicate=True, suppressed=())
+    if not messages:
+        return []
+    advance_cursor(session, mailbox, uidvalidity, max(uid for uid, _ in messages))
+    at_location = _recorded_at(session, mailbox, uidvalidity, [uid for uid, _ in messages])
+    hashes = {uid: hashlib.sha256(raw).hexdigest() for uid, raw in messages if uid not in at_location}
+    by_hash = _recorded_by_hash(session, set(hashes.values()))
+    results: list[tuple[_Row, bool]] = []     # (message, duplicate) for each of ``messages``
+    fresh: list[_Row] = []                      # new messages, to insert
+    located: list[tuple[int, _Row]] = []        # new locations, to insert
+    for uid, raw in messages:
+        if uid in at_location:
+            results.append((at_location[uid], True))
+            continue
+        row = by_hash.get(hashes[uid])
+        duplicate = row is not None
+        if row is None:
+            row = by_hash[hashes[uid]] = _new_row(raw, hashes[uid], mailbox, config, classify, now)
+            fresh.append(row)
+        results.append((row, duplicate))
+        located.append((uid, row))
+    _insert(session, fresh, located, mailbox, uidvalidity, now)
+    newly = policy.recompute(session, [r for row in fresh for r in row.valid_recipients],
+                             config.policy, now=now)
+    causes = _causes(session, newly, fresh)
+    return [row.recorded(duplicate, () if duplicate else causes.get(row.pk, ()))
+            for row, duplicate in results]
 
-    verdict = classify_raw(raw, config, classify)
+
+@dataclass(slots=True)
+class _Row:
+    """A message as a batch sees it: stored already, or about to be (``pk`` 0 until then)."""
+
+    pk: int
+    kind: str
+    disposition: str
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # at least recipient, valid,
+    fields: dict[str, Any] = field(default_factory=dict)          # reason, hard; new: all
+
+    @property
+    def valid_recipients(self) -> list[str]:
+        return [o["recipient"] for o in self.outcomes if o["valid"]]
+
+    def recorded(self, duplicate: bool, suppressed: tuple[str, ...]) -> Recorded:
+        return Recorded(message_pk=self.pk, duplicate=duplicate, kind=self.kind,
+                        disposition=Disposition(self.disposition), outcomes=len(self.outcomes),
+                        hard=sum(o["hard"] for o in self.outcomes), suppressed=suppressed,
+                        reasons=tuple((o["reason"], o["hard"]) for o in self.outcomes))
+
+
+def _new_row(raw: bytes, sha: str, mailbox: str, config: Config, classify: Classify | None,
+             now: datetime) -> _Row:
+    """A new ``messages`` row for ``raw``, classified, with its outcome rows."""
     headers = _headers(raw)
-    message = Message(sha256=sha, size=len(raw), raw=raw, first_mailbox=mailbox,
-                      message_id=_header(headers, "Message-ID"), subject=_header(headers, "Subject"),
-                      received_at=_sent_at(headers, now), recorded_at=now)
-    session.add(message)
-    session.add(Location(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message=message,
-                         seen_at=now))
-    _apply_verdict(message, verdict, now)
-    session.flush()
-    suppressed = policy.recompute(session, _valid_recipients(message.outcomes), config.policy, now=now)
-    return _recorded(message, duplicate=False, suppressed=suppressed)
+    verdict = classify_raw(raw, config, classify)
+    fields = dict(sha256=sha, size=len(raw), raw=raw, first_mailbox=mailbox,
+                  message_id=_header(headers, "Message-ID"), subject=_header(headers, "Subject"),
+                  received_at=_sent_at(headers, now), recorded_at=now,
+                  **_verdict_fields(verdict, now))
+    outcomes = [dict(o, created_at=now) for o in _outcome_rows(verdict.report)]
+    return _Row(0, fields["kind"], fields["disposition"], outcomes, fields)
 
 
-def _apply_verdict(message: Message, verdict: Classified, now: datetime) -> None:
-    """Set the message's classification and (re)build its outcomes from ``verdict``."""
+def _insert(session: Session, fresh: Sequence[_Row], located: Sequence[tuple[int, _Row]],
+            mailbox: str, uidvalidity: int, now: datetime) -> None:
+    """Write the batch: new messages (their keys come back in order), their outcomes, and
+    every new location."""
+    if fresh:
+        messages = Message.__table__
+        keys = session.scalars(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
+                               [row.fields for row in fresh]).all()
+        for row, pk in zip(fresh, keys, strict=True):
+            row.pk = pk
+        outcomes = [dict(o, message_pk=row.pk) for row in fresh for o in row.outcomes]
+        if outcomes:
+            session.execute(insert(Outcome.__table__), outcomes)
+    if located:
+        session.execute(insert(Location.__table__), [
+            dict(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_pk=row.pk, seen_at=now,
+                 moved_at=None) for uid, row in located])
+
+
+def _recorded_at(session: Session, mailbox: str, uidvalidity: int,
+                 uids: Sequence[int]) -> dict[int, _Row]:
+    """uid -> the message already recorded at that location."""
+    here = (Location.mailbox == mailbox, Location.uidvalidity == uidvalidity)
+    return _stored(session, uids, lambda chunk: (
+        select(Location.uid, Message.id, Message.kind, Message.disposition)
+        .join(Message, Location.message_pk == Message.id).where(*here, Location.uid.in_(chunk))))
+
+
+def _recorded_by_hash(session: Session, hashes: set[str]) -> dict[str, _Row]:
+    """sha256 -> the message already stored with that content."""
+    return _stored(session, sorted(hashes), lambda chunk: (
+        select(Message.sha256, Message.id, Message.kind, Message.disposition)
+        .where(Message.sha256.in_(chunk))))
+
+
+def _stored(session: Session, keys: Sequence[Any],
+            query: Callable[[list[Any]], Select[Any]]) -> dict[Any, _Row]:
+    """key -> stored message, by ``query(chunk of keys)`` giving (key, pk, kind, disposition),
+    with each message's outcomes (one ``_Row`` per message, however many keys name it)."""
+    by_pk: dict[int, _Row] = {}
+    found: dict[Any, _Row] = {}
+    it = iter(keys)
+    while chunk := list(islice(it, IN_CHUNK)):
+        for key, pk, kind, disposition in session.execute(query(chunk)):
+            found[key] = by_pk.setdefault(pk, _Row(pk, kind, disposition))
+    pks = iter(sorted(by_pk))
+    while chunk := list(islice(pks, IN_CHUNK)):
+        for o in session.execute(select(Outcome.message_pk, Outcome.recipient, Outcome.valid,
+                                        Outcome.reason, Outcome.hard)
+                                 .where(Outcome.message_pk.in_(chunk)).order_by(Outcome.id)):
+            by_pk[o.message_pk].outcomes.append(
+                dict(recipient=o.recipient, valid=o.valid, reason=o.reason, hard=o.hard))
+    return found
+
+
+def _causes(session: Session, newly: Sequence[str], fresh: Sequence[_Row]) -> dict[int, tuple[str, ...]]:
+    """message pk -> the addresses it newly suppressed: the message the policy names as the
+    source, else (the source is older evidence) the batch's last message naming the address."""
+    if not newly:
+        return {}
+    sources = dict(session.execute(select(Address.address, Address.source_message_pk)
+                                   .where(Address.address.in_(newly))).all())
+    last_naming = {r: row.pk for row in fresh for r in row.valid_recipients}
+    batch = {row.pk for row in fresh}
+    causes: dict[int, list[str]] = {}
+    for address in newly:
+        source = sources.get(address)
+        causes.setdefault(source if source in batch else last_naming[address], []).append(address)
+    return {pk: tuple(addresses) for pk, addresses in causes.items()}
+
+
+def _verdict_fields(verdict: Classified, now: datetime) -> dict[str, Any]:
+    """The message's columns that come from its classification."""
     report = verdict.report
-    message.kind = verdict.kind
-    message.disposition = str(verdict.disposition)
-    message.error = clean(verdict.error or "; ".join(report.errors if report else ()), ERROR_CHARS)
-    message.decoded_by = clean(report.decoded_by if report else "")
-    message.original_message_id = clean(report.message_id if report else "")
-    message.list_id = clean(report.list_id if report else "")
-    message.classified_at = now
-    message.outcomes = list(_outcome_rows(report, now)) if report else []
+    return dict(kind=verdict.kind, disposition=str(verdict.disposition),
+                error=clean(verdict.error or "; ".join(report.errors if report else ()), ERROR_CHARS),
+                decoded_by=clean(report.decoded_by if report else ""),
+                original_message_id=clean(report.message_id if report else ""),
+                list_id=clean(report.list_id if report else ""), classified_at=now)
 
 
-def _outcome_rows(report: Report, now: datetime) -> Iterable[Outcome]:
+def _outcome_rows(report: Report | None) -> Iterable[dict[str, Any]]:
     """One row per distinct recipient; when a recipient is listed twice the graver outcome
     wins (hard over failed over anything else), the first among equals."""
     best: dict[str, tuple[tuple[bool, bool], str | None, ReportOutcome]] = {}
-    for o in report.outcomes:
+    for o in report.outcomes if report else ():
         address = normalize_address(o.recipient)
         recipient = address or clean(o.recipient.strip(), 320)
         rank = (o.hard, o.action.strip().lower() == "failed")
         if recipient not in best or rank > best[recipient][0]:
             best[recipient] = (rank, address, o)
     for recipient, (_, address, o) in best.items():
-        yield Outcome(recipient=recipient, valid=address is not None, reason=clean(str(o.reason), 32),
-                      hard=o.hard, action=clean(o.action), status=clean(o.status),
-                      reply_code=clean(o.reply_code), diagnostic=clean(o.diagnostic),
-                      remote_mta=clean(o.remote_mta), command=clean(o.command),
-                      created_at=now)
+        yield dict(recipient=recipient, valid=address is not None, reason=clean(str(o.reason), 32),
+                   hard=o.hard, action=clean(o.action), status=clean(o.status),
+                   reply_code=clean(o.reply_code), diagnostic=clean(o.diagnostic),
+                   remote_mta=clean(o.remote_mta), command=clean(o.command))
 
 
 def _valid_recipients(outcomes: Iterable[Outcome]) -> list[str]:
     return [o.recipient for o in outcomes if o.valid]
-
-
-def _recorded(message: Message, *, duplicate: bool, suppressed: tuple[str, ...]) -> Recorded:
-    return Recorded(message_pk=message.id, duplicate=duplicate, kind=message.kind,
-                    disposition=Disposition(message.disposition), outcomes=len(message.outcomes),
-                    hard=sum(o.hard for o in message.outcomes), suppressed=suppressed,
-                    reasons=tuple((o.reason, o.hard) for o in message.outcomes))
 
 
 def reclassify_message(session: Session, message: Message, config: Config,
@@ -211,7 +321,9 @@ def reclassify_message(session: Session, message: Message, config: Config,
     verdict = classify_raw(message.raw, config, classify)
     message.outcomes = []
     session.flush()  # delete the old rows before the new ones meet the unique key
-    _apply_verdict(message, verdict, now)
+    for name, value in _verdict_fields(verdict, now).items():
+        setattr(message, name, value)
+    message.outcomes = [Outcome(**o, created_at=now) for o in _outcome_rows(verdict.report)]
     if old_disposition == Disposition.OTHER and message.disposition != Disposition.OTHER:
         _requeue_left_in_place(message, config)
     session.flush()
@@ -230,21 +342,18 @@ def _requeue_left_in_place(message: Message, config: Config) -> None:
 
 # --- message headers ---------------------------------------------------------------------
 
-def _headers(raw: bytes) -> EmailMessage:
-    return BytesHeaderParser(policy=email.policy.default).parsebytes(raw[:HEADER_BYTES])
+def _headers(raw: bytes) -> Headers:
+    """The message's own header fields (read with the matcher's linear splitter)."""
+    fields, _body = split_header(normalise_newlines(raw[:HEADER_BYTES]))
+    return Headers(fields)
 
 
-def _header(headers: EmailMessage, name: str) -> str:
-    """A header decoded (RFC 2047, 8-bit UTF-8) and unfolded; "" when absent or unreadable."""
-    try:
-        value = headers.get(name)
-        text = "" if value is None else str(value)
-    except Exception:  # noqa: BLE001 - the email package raises odd errors on broken headers
-        return ""
-    return clean(" ".join(text.split()), 998)
+def _header(headers: Headers, name: str) -> str:
+    """A header decoded (RFC 2047, 8-bit UTF-8) and unfolded; "" when absent."""
+    return clean(" ".join(decode_header_value(headers.get(name)).split()), 998)
 
 
-def _sent_at(headers: EmailMessage, now: datetime) -> datetime:
+def _sent_at(headers: Headers, now: datetime) -> datetime:
     """When the message says it was sent (its Date:), never later than ``now``; else ``now``."""
     try:
         sent = email.utils.parsedate_to_datetime(_header(headers, "Date"))

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 
 from daemon import store
 from daemon.db import session_scope
@@ -101,22 +102,45 @@ def test_kill_between_commit_and_move_loses_and_doubles_nothing(setup, monkeypat
     assert folder_contents(server) == {"INBOX": [], "other": PLAIN}
 
 
-def test_stop_flag_ends_the_pass_between_messages(setup):
+def test_stop_flag_ends_the_pass_between_batches(setup):
     server, account, config, engine = setup
     append(server, "INBOX", PLAIN)
     stop = threading.Event()
 
     def progress(done: int, total: int) -> None:
         assert total == 7
-        if done == 2:
+        if done == 3:                                   # the first batch of three
             stop.set()
     result = poll_mailbox(engine, config, account, "INBOX", stop=stop, progress=progress)
-    assert result.stopped and (result.new, result.moved, result.backlog) == (2, 2, 5)
-    assert mailbox_state(engine, "pymap/INBOX").backlog == 5
-    assert folder_contents(server) == {"INBOX": PLAIN[2:], "other": PLAIN[:2]}
+    assert result.stopped and (result.new, result.moved, result.backlog) == (3, 3, 4)
+    assert mailbox_state(engine, "pymap/INBOX").backlog == 4
+    assert folder_contents(server) == {"INBOX": PLAIN[3:], "other": PLAIN[:3]}
     rest = poll_mailbox(engine, config, account, "INBOX")
-    assert (rest.new, rest.duplicates, rest.backlog, rest.stopped) == (5, 0, 0, False)
+    assert (rest.new, rest.duplicates, rest.backlog, rest.stopped) == (4, 0, 0, False)
     assert counts(engine) == (7, 7)
+
+
+def test_a_batch_the_database_refuses_is_recorded_one_by_one_up_to_the_bad_message(
+        setup, monkeypatch):
+    server, account, config, engine = setup
+    append(server, "INBOX", PLAIN)
+    poison = PLAIN[4]                                   # the second message of the second batch
+    real = store.record_batch
+
+    def refusing(session, **kwargs):
+        if any(raw == poison for _uid, raw in kwargs["messages"]):
+            raise DataError("INSERT INTO messages ...", None, ValueError("value out of range"))
+        return real(session, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(store, "record_batch", refusing)
+        with pytest.raises(DataError):
+            poll_mailbox(engine, config, account, "INBOX")
+    assert counts(engine) == (4, 4)                     # the first batch and the one before it
+    assert mailbox_state(engine, "pymap/INBOX").last_error.endswith("value out of range")
+    after = poll_mailbox(engine, config, account, "INBOX")   # the database takes it now
+    assert (after.new, after.duplicates, after.moved) == (3, 0, 4)   # the pending one too
+    assert counts(engine) == (7, 7)
+    assert folder_contents(server) == {"INBOX": [], "other": PLAIN}
 
 
 def test_uidvalidity_change_rescans_without_double_counting(setup):

@@ -15,7 +15,7 @@ from daemon.db import make_engine, session_scope, upgrade
 from daemon.models import Address, Location, MailboxState, Message, Outcome
 from daemon.store import (
     Cursor, Disposition, get_cursor, mailbox_key, mark_moved, pending_moves, reclassify_message,
-    record_message, record_poll, reset_cursor,
+    record_batch, record_message, record_poll, reset_cursor,
 )
 from storehelp import (  # noqa: F401 - db_url and engine are fixtures
     T0, config, db_url, engine, fixed, hard, outcome, raw_message, report, soft,
@@ -329,3 +329,35 @@ def test_the_size_limit_is_inclusive(engine):
     with session_scope(engine) as s:
         assert record(s, 1, at_limit, report(Kind.BOUNCE), cfg=cfg).kind == "bounce"
         assert record(s, 2, at_limit + b"x", report(Kind.BOUNCE), cfg=cfg).kind == "oversized"
+
+
+def test_a_batch_counts_each_content_once_and_says_which_message_suppressed_what(engine):
+    a, b, c = raw_message(1), raw_message(2, subject="Delayed"), raw_message(3)
+    verdicts = {a: report(Kind.BOUNCE, hard("x@example.org"), soft("y@example.org")),
+                b: report(Kind.BOUNCE, soft("y@example.org")),
+                c: report(Kind.BOUNCE, hard("z@example.org"))}
+    classify = verdicts.__getitem__
+    now = T0 + timedelta(days=1)
+    with session_scope(engine) as s:                   # c is known already, elsewhere
+        earlier = record(s, 1, c, verdicts[c], mailbox=mailbox_key("other", "INBOX"))
+    batch = [(10, a), (11, b), (12, a), (13, c)]
+    with session_scope(engine) as s:
+        recs = record_batch(s, mailbox=BOX, uidvalidity=7, messages=batch, config=config(),
+                            classify=classify, now=now)
+    assert [r.duplicate for r in recs] == [False, False, True, True]
+    assert recs[2].message_pk == recs[0].message_pk and recs[3].message_pk == earlier.message_pk
+    assert [r.suppressed for r in recs] == [("x@example.org",), (), (), ()]
+    assert [(r.kind, r.outcomes, r.hard) for r in recs] == [
+        ("bounce", 2, 1), ("bounce", 1, 0), ("bounce", 2, 1), ("bounce", 1, 1)]
+    with session_scope(engine) as s:
+        assert (count(s, Message), count(s, Location), count(s, Outcome)) == (3, 5, 4)
+        assert get_cursor(s, BOX) == Cursor(7, 13)
+        y = s.scalar(select(Address).where(Address.address == "y@example.org"))
+        assert (y.state, y.bounce_count, y.soft_count) == ("active", 2, 2)
+    with session_scope(engine) as s:                   # the same batch again: nothing new
+        again = record_batch(s, mailbox=BOX, uidvalidity=7, messages=batch, config=config(),
+                             classify=classify, now=now)
+    assert [(r.duplicate, r.message_pk, r.outcomes, r.suppressed) for r in again] == [
+        (True, r.message_pk, r.outcomes, ()) for r in recs]
+    with session_scope(engine) as s:
+        assert (count(s, Message), count(s, Location), count(s, Outcome)) == (3, 5, 4)
