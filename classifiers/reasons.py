@@ -1156,7 +1156,6 @@ OVERRIDE_USERUNKNOWN = frozenset(
     {R.MAILBOXFULL, R.HASMOVED, R.NORELAYING, R.REJECTED, R.BLOCKED, R.NOTACCEPT, R.SUSPEND})
 
 _ROWS = _compile(PHRASES)
-_ROWS_ASCII = tuple(e for e in _ROWS if e[0].isascii() and all(p.isascii() for p in e[1]))
 _NDR_ROWS = _compile(NDR_SENTENCES)
 _OVERRIDE_ROWS = tuple(e for e in _ROWS if e[2] in OVERRIDE_USERUNKNOWN)
 #: How much of a diagnostic the phrase tables read.
@@ -1202,6 +1201,8 @@ def _first_match(text: str, entries: tuple[Entry, ...]) -> Reason | None:
 
 
 GramIndex = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]
+#: Entries in precedence order with their index (``_gram_index``).
+Table = tuple[tuple[Entry, ...], GramIndex]
 _GRAM = 4
 
 
@@ -1220,21 +1221,30 @@ def _gram_index(entries: tuple[Entry, ...]) -> GramIndex:
     return {g: tuple(numbers) for g, numbers in keyed.items()}, tuple(always)
 
 
-_INDEX = _gram_index(_ROWS)
-_INDEX_ASCII = _gram_index(_ROWS_ASCII)
+_PHRASE_TABLE: Table = (_ROWS, _gram_index(_ROWS))
+_OVERRIDE_TABLE: Table = (_OVERRIDE_ROWS, _gram_index(_OVERRIDE_ROWS))
 
 
-def _phrases(text: str) -> Reason | None:
-    """``_first_match`` over ``PHRASES``, trying only entries whose key slice is in ``text``
-    (same answer, a fraction of the work)."""
-    entries, (keyed, always) = ((_ROWS_ASCII, _INDEX_ASCII) if text.isascii()
-                                else (_ROWS, _INDEX))
-    slices = {text[i:i + _GRAM] for i in range(len(text) - _GRAM + 1)}
+def slices_of(text: str) -> set[str]:
+    """Every ``_GRAM``-character slice of ``text``: the keys a table's index is read with
+    (made once per diagnostic, read by every table)."""
+    return {text[i:i + _GRAM] for i in range(len(text) - _GRAM + 1)}
+
+
+def _indexed_match(text: str, slices: set[str], table: Table) -> Reason | None:
+    """``_first_match`` over the table's entries, trying only those whose key slice is in
+    ``text`` (same answer, a fraction of the work)."""
+    entries, (keyed, always) = table
     for number in sorted(chain(always, *(keyed[g] for g in slices & keyed.keys()))):
         first, rest, reason = entries[number]
         if first in text and (not rest or _found(text, first, rest)):
             return reason
     return None
+
+
+def _phrases(text: str, slices: set[str] | None = None) -> Reason | None:
+    """The first reason in ``PHRASES`` order one of whose phrases occurs in ``text``."""
+    return _indexed_match(text, slices_of(text) if slices is None else slices, _PHRASE_TABLE)
 
 
 def phrase_reason(diagnostic: str) -> Reason | None:
@@ -1247,10 +1257,11 @@ def status_of(status: str) -> str:
     return status.strip().lstrip("#").strip()
 
 
-def _doubt(found: Reason, text: str) -> Reason:
+def _doubt(found: Reason, text: str, slices: set[str] | None = None) -> Reason:
     """A dead-address reason unless the text also names a sender-side or transient one."""
     if found in DEAD_REASONS:
-        return _first_match(text, _OVERRIDE_ROWS) or found
+        return _indexed_match(text, slices_of(text) if slices is None else slices,
+                              _OVERRIDE_TABLE) or found
     return found
 
 
@@ -1280,9 +1291,10 @@ def _reason(text: str, status: str, reply_code: str, command: str, host: str) ->
         return _doubt(found, text)
     if status in SPECIFIC_STATUS:
         return _doubt(SPECIFIC_STATUS[status], text)
-    found = _first_match(text, _NDR_ROWS) or _phrases(text)
+    slices = slices_of(text)
+    found = _first_match(text, _NDR_ROWS) or _phrases(text, slices)
     if found is not None:
-        found = _doubt(found, text)
+        found = _doubt(found, text, slices)
         if found is R.USERUNKNOWN:
             return _mailbox_or_filter(status, command, text)
         return found

@@ -23,6 +23,9 @@ _COMMAND = re.compile(
     r"|>>> ?(rcpt to|mail from|data|ehlo|helo|lhlo|starttls|auth|bdat)\b"
     r"|\[(rcpt_to|mail_from|data)\]"
     r"|\b(rcpt to|mail from)(?: command)? response")  # on lowercased text: no IGNORECASE
+#: What every match of ``_COMMAND`` begins with.
+_COMMAND_STARTS = ("in re", "after", "while sending", ">>>", "[rcpt_to]", "[mail_from]", "[data]",
+                   "rcpt to", "mail from")
 #: Command words as NDRs write them -> the name outcomes carry.
 COMMANDS: dict[str, str] = {
     "rcpt to": "RCPT", "rcpt": "RCPT", "mail from": "MAIL", "mail": "MAIL", "data": "DATA",
@@ -46,8 +49,26 @@ def reply_code_in(text: str) -> str:
 
 def command_in(text: str) -> str:
     """The command named by "(in reply to RCPT TO command)" and the like, or ""."""
-    match = _COMMAND.search(text[:8000].lower())
+    match = _search_at(_COMMAND, text[:8000].lower(), _COMMAND_STARTS)
     return COMMANDS.get(next(filter(None, match.groups())), "") if match else ""
+
+
+def _search_at(pattern: re.Pattern[str], text: str, starts: tuple[str, ...]) -> re.Match[str] | None:
+    """``pattern.search(text)`` for a pattern whose every match begins with one of ``starts``:
+    it is tried only where one of them occurs, leftmost first (found with ``str.find``, in C).
+    A search from every position cost ~60 ns a character: most of the time spent on prose
+    that names no command. Linear: each word's next occurrence is looked for once."""
+    upcoming = {word: text.find(word) for word in starts}
+    while True:
+        at = min((found for found in upcoming.values() if found != -1), default=-1)
+        if at == -1:
+            return None
+        match = pattern.match(text, at)
+        if match:
+            return match
+        for word, found in upcoming.items():
+            if found == at:
+                upcoming[word] = text.find(word, at + 1)
 
 
 def is_generic(status: str) -> bool:

@@ -153,6 +153,23 @@ def test_command_in(text: str, command: str) -> None:
     assert command_in(text) == command
 
 
+def test_the_command_is_searched_for_only_where_a_match_can_start() -> None:
+    """``command_in`` tries its regex only at the words every match begins with: the same
+    match as a search from every position, on mixes of those words, near misses and prose."""
+    import random
+
+    from classifiers.smtp import _COMMAND, _COMMAND_STARTS, _search_at
+    pieces = ["in reply to", "in response to the", "after", "while sending", ">>>", ">>> ",
+              "[rcpt_to]", "[data]", "[mail_from", "rcpt to", "mail from", "command", "response",
+              "data", "end of data", "rcpt", "mail", "ehlo", "the", " ", "\n", "x", "-", "_",
+              "(", "a", "r", "afterdata", "prcpt to response"]
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", "  "]) for _ in range(rng.randint(0, 12)))
+        want, got = _COMMAND.search(text), _search_at(_COMMAND, text, _COMMAND_STARTS)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), text
+
+
 def test_generic_fallback_reads_each_listed_recipients_own_lines() -> None:
     raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: failure notice\n\n"
            b"Sorry, these addresses failed:\n\n<a@example.com>:\nFrom: <postmaster@mx.example.net> "

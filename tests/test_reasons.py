@@ -423,8 +423,8 @@ def test_every_failure_reason_is_reachable_from_the_cases():
 
 
 def test_the_slice_index_gives_the_plain_scan_answer():
-    """``_phrases`` (indexed) and a scan of every entry agree, on every phrase and on
-    pairs of phrases in both orders (precedence decides between them)."""
+    """``_phrases`` and the override words (indexed) and a scan of every entry agree, on
+    every phrase and on pairs of phrases in both orders (precedence decides between them)."""
     import random
 
     from classifiers import reasons
@@ -435,6 +435,9 @@ def test_the_slice_index_gives_the_plain_scan_answer():
     for text in samples + pairs + ["", "abc", "ＵＳＥＲ ＵＮＫＮＯＷＮ"]:
         text = normalise_text(text)
         assert reasons._phrases(text) is reasons._first_match(text, reasons._ROWS), text
+        slices = reasons.slices_of(text)
+        assert (reasons._indexed_match(text, slices, reasons._OVERRIDE_TABLE)
+                is reasons._first_match(text, reasons._OVERRIDE_ROWS)), text
 
 
 def test_long_input_is_bounded():
