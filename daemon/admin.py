@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
+from . import counters
 from .addresses import allow_matches, normalize_address
 from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE
 from .config import Config, ConfigError, load_config, redact_url
@@ -90,9 +91,10 @@ def _reclassify_args(p: argparse.ArgumentParser) -> None:
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("upgrade", "current", "copy"),
+    p.add_argument("action", choices=("upgrade", "current", "copy", "recount"),
                    help="upgrade: apply migrations; current: show the schema revision; "
-                        "copy: copy every row into the empty database --to URL")
+                        "copy: copy every row into the empty database --to URL; "
+                        "recount: rebuild the counts status shows from the history")
     p.add_argument("--to", metavar="URL", help="copy: the target database (e.g. postgresql://...)")
 
 
@@ -198,22 +200,22 @@ def _export(args: argparse.Namespace, config: Config, engine: Engine, out: TextI
 # --- status ------------------------------------------------------------------------------
 
 def status_data(session: Session, config: Config) -> dict[str, Any]:
-    """Everything ``status`` shows, as plain data."""
+    """Everything ``status`` shows, as plain data: a handful of indexed reads (the counts
+    come from ``daemon.counters``), however long the history."""
     configured = [mailbox_key(a.name, f) for a in config.accounts for f in a.folders]
     known = session.scalars(select(MailboxState.mailbox)).all()
     mailboxes = [_mailbox_data(session, m) for m in dict.fromkeys([*configured, *sorted(known)])]
     for m in mailboxes:
         m["configured"] = m["mailbox"] in configured
-    by_state = dict(session.execute(select(Address.state, func.count()).group_by(Address.state)).all())
-    by_reason = dict(session.execute(
-        select(Address.reason, func.count()).where(Address.state == AddressState.SUPPRESSED)
-        .group_by(Address.reason).order_by(func.count().desc(), Address.reason)).all())
+    addresses = counters.read(session, counters.ADDRESSES)
+    by_state = counters.group(addresses, "state")
     return {
         "mailboxes": mailboxes,
-        "messages": session.scalar(select(func.count(Message.id))) or 0,
+        "messages": counters.read(session, counters.GLOBAL).get(counters.MESSAGES, 0),
         "addresses": {str(s): by_state.get(str(s), 0) for s in AddressState},
-        "suppressions": {"total": by_state.get(AddressState.SUPPRESSED, 0), "by_reason": by_reason},
-        "webhook": {"configured": bool(config.webhook.url),
+        "suppressions": {"total": by_state.get(AddressState.SUPPRESSED, 0),
+                         "by_reason": counters.group(addresses, "suppressed")},
+        "webhook": {"configured": config.webhook.enabled,
                     **outbox_status(session, config.webhook.max_attempts)},
     }
 
@@ -224,16 +226,8 @@ def _mailbox_data(session: Session, mailbox: str) -> dict[str, Any]:
         select(func.count(Location.id)).where(
             Location.mailbox == mailbox, Location.moved_at.is_(None),
             Location.uidvalidity == (state.uidvalidity if state else None))) or 0
-    here = select(Location.message_pk).where(Location.mailbox == mailbox).distinct().subquery()
-    kinds = dict(session.execute(
-        select(Message.kind, func.count()).join(here, here.c.message_pk == Message.id)
-        .group_by(Message.kind).order_by(func.count().desc(), Message.kind)).all())
-    reasons = dict(session.execute(
-        select(Outcome.reason, func.count()).join(here, here.c.message_pk == Outcome.message_pk)
-        .group_by(Outcome.reason).order_by(func.count().desc(), Outcome.reason)).all())
-    severity = dict(session.execute(
-        select(Outcome.hard, func.count()).join(here, here.c.message_pk == Outcome.message_pk)
-        .group_by(Outcome.hard)).all())
+    counts = counters.read(session, mailbox)
+    severity = counters.group(counts, "severity")
     return {
         "mailbox": mailbox,
         "uidvalidity": state.uidvalidity if state else None,
@@ -245,9 +239,9 @@ def _mailbox_data(session: Session, mailbox: str) -> dict[str, Any]:
         "consecutive_failures": state.consecutive_failures if state else 0,
         "backlog": state.backlog if state else 0,
         "pending_moves": pending,
-        "messages_by_kind": kinds,
-        "outcomes_by_reason": reasons,
-        "outcomes_by_severity": {"hard": severity.get(True, 0), "soft": severity.get(False, 0)},
+        "messages_by_kind": counters.group(counts, "kind"),
+        "outcomes_by_reason": counters.group(counts, "reason"),
+        "outcomes_by_severity": {"hard": severity.get("hard", 0), "soft": severity.get("soft", 0)},
     }
 
 
@@ -378,7 +372,7 @@ def manual_action(engine: Engine, config: Config, address: str, action: ManualAc
         session.add(AddressAction(address=address, action=str(action), reason=reason, actor=actor,
                                   created_at=now))
         session.flush()
-        recompute(session, [address], config.policy, now=now)
+        recompute(session, [address], config.policy, outbox=config.webhook.enabled, now=now)
         row = session.scalar(select(Address).where(Address.address == address))
         assert row is not None
         return row
@@ -454,7 +448,7 @@ def reclassify(engine: Engine, config: Config, *, kinds: Sequence[str] = (),
                 old_kind = message.kind
                 touched |= reclassify_message(session, message, config, classify)
                 changed += message.kind != old_kind
-            newly += recompute(session, sorted(touched), config.policy)
+            newly += recompute(session, sorted(touched), config.policy, outbox=config.webhook.enabled)
             touched_total += len(touched)
             last_id = batch[-1].id
             done += len(batch)
@@ -491,7 +485,8 @@ def recompute_all(engine: Engine, config: Config,
     newly: list[str] = []
     for start in range(0, len(addresses), RECOMPUTE_BATCH):
         with session_scope(engine) as session:
-            newly += recompute(session, addresses[start:start + RECOMPUTE_BATCH], config.policy)
+            newly += recompute(session, addresses[start:start + RECOMPUTE_BATCH], config.policy,
+                               outbox=config.webhook.enabled)
         if progress:
             progress(min(start + RECOMPUTE_BATCH, len(addresses)), len(addresses))
     with Session(engine) as session:
@@ -533,6 +528,14 @@ def _db(args: argparse.Namespace, config: Config, engine: Engine, out: TextIO) -
         if not args.to:
             return _fail("db", "copy needs --to URL", EXIT_USAGE)
         return run_copy(args, config, out)
+    if args.action == "recount":
+        with session_scope(engine) as session:
+            before = counters.stored(session)
+            counters.recount(session)
+            after = counters.stored(session)
+        changed = sum(before.get(k) != after.get(k) for k in before.keys() | after.keys())
+        out.write(f"recounted: {len(after)} counters, {changed} corrected\n")
+        return EXIT_OK
     where = redact_url(config.database.url)
     if args.action == "upgrade":
         upgrade(config.database.url)

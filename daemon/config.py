@@ -213,6 +213,11 @@ class WebhookConfig:
     max_attempts: int = 50          # then the event waits for `bouncewatch webhook flush`
     interval: int = 10              # seconds between looks at the outbox
 
+    @property
+    def enabled(self) -> bool:
+        """A receiver is configured: suppressions and releases are queued for it."""
+        return bool(self.url)
+
     def __post_init__(self) -> None:
         _require(self.timeout > 0, "timeout", "must be positive (seconds)")
         _require(self.max_attempts >= 1, "max_attempts", "must be at least 1")

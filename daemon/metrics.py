@@ -110,14 +110,13 @@ class Figures:
 
 def database_figures(session: Any, config: Config) -> Figures:
     """Read the gauges' values: cheap, indexed queries only (a scrape runs every few seconds)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from .models import Address, AddressState, MailboxState
+    from . import counters
+    from .models import MailboxState
     from .webhook import outbox_status
 
-    by_reason = dict(session.execute(
-        select(Address.reason, func.count()).where(Address.state == AddressState.SUPPRESSED)
-        .group_by(Address.reason)).all())
+    by_reason = counters.group(counters.read(session, counters.ADDRESSES), "suppressed")
     mailboxes = {
         m.mailbox: (m.last_success_at.timestamp() if m.last_success_at else None,
                     m.consecutive_failures or 0, m.backlog or 0)

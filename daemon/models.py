@@ -195,6 +195,16 @@ class MailboxState(Base):
     backlog: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Counter(Base):
+    """A running count that ``status`` reads instead of counting history (``daemon.counters``)."""
+
+    __tablename__ = "counters"
+
+    scope: Mapped[str] = mapped_column(String(512), primary_key=True)   # "", "addresses", a mailbox
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)    # e.g. "kind:bounce"
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class OutboxEvent(Base):
     """A suppression or a release to push to the webhook, written in the same transaction as
     the decision (see ``daemon.webhook``); ``delivered_at`` is set once the receiver took it."""
@@ -214,7 +224,7 @@ class OutboxEvent(Base):
 
 
 __all__ = [
-    "Address", "AddressAction", "AddressState", "Base", "Disposition", "Location",
+    "Address", "AddressAction", "AddressState", "Base", "Counter", "Disposition", "Location",
     "MailboxState", "ManualAction", "Message", "NAMING_CONVENTION", "Outcome", "OutboxEvent",
     "UTCDateTime",
 ]

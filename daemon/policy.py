@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from classifiers import Kind, Reason
 
+from . import counters
 from .addresses import allow_matches
 from .config import PolicyConfig
 from .models import Address, AddressAction, AddressState, ManualAction, Message, Outcome
@@ -197,9 +198,10 @@ def _allowed_note(d: Decision, ev: Event, streak: list[datetime], policy: Policy
 # --- the database side -------------------------------------------------------------------
 
 def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, *,
-              now: datetime | None = None,
+              outbox: bool = False, now: datetime | None = None,
               progress: Callable[[int], None] | None = None) -> tuple[str, ...]:
-    """Store the decision for each address; return those that became suppressed."""
+    """Store the decision for each address; return those that became suppressed. With
+    ``outbox`` (a webhook is configured), each suppression and release is queued for it."""
     now = now or datetime.now(timezone.utc)
     newly: list[str] = []
     it = iter(dict.fromkeys(addresses))
@@ -209,10 +211,13 @@ def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, 
         for address in chunk:
             decision = decide(events.get(address, ()), policy,
                               allowed=allow_matches(address, policy.allow))
-            before = None if address in created else rows[address].state
-            _store(rows[address], decision, now)
-            record_change(session, address, before, decision, now)   # the webhook's outbox
-            if decision.state is AddressState.SUPPRESSED and before != AddressState.SUPPRESSED:
+            row = rows[address]
+            before = None if address in created else (row.state, row.reason)
+            _store(row, decision, now)
+            counters.add(session, counters.address_deltas(before, (row.state, row.reason)))
+            if outbox:
+                record_change(session, address, before and before[0], decision, now)
+            if decision.state is AddressState.SUPPRESSED and (before and before[0]) != AddressState.SUPPRESSED:
                 newly.append(address)
         if progress:
             progress(len(chunk))
@@ -222,18 +227,22 @@ def recompute(session: Session, addresses: Iterable[str], policy: PolicyConfig, 
 def _locked_rows(session: Session, chunk: list[str],
                  now: datetime) -> tuple[dict[str, Address], set[str]]:
     """The chunk's rows, locked (``FOR UPDATE``, in address order), and the addresses that
-    had none (a row is created for them). Writers of the same address (instances on one
+    had none (this transaction created their rows; one created by a concurrent writer
+    meanwhile is locked and read like any other). Writers of the same address (instances on one
     PostgreSQL database) take turns, and the events read after the lock include all those
     committed before it: no lost update. (SQLite has a single writer anyway.)"""
     rows = _lock(session, chunk)
     missing = sorted(set(chunk) - rows.keys())
+    created: set[str] = set()
     if missing:
         insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
-        session.execute(insert(Address.__table__).on_conflict_do_nothing(index_elements=["address"]),
-                        [dict(address=a, state=str(AddressState.ACTIVE), updated_at=now)
-                         for a in missing])
+        table = Address.__table__
+        created = set(session.scalars(   # not those another writer created meanwhile
+            insert(table).on_conflict_do_nothing(index_elements=["address"])
+            .returning(table.c.address),
+            [dict(address=a, state=str(AddressState.ACTIVE), updated_at=now) for a in missing]))
         rows |= _lock(session, missing)
-    return rows, set(missing)
+    return rows, created
 
 
 def _lock(session: Session, addresses: list[str]) -> dict[str, Address]:

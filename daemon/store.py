@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -26,7 +27,7 @@ from classifiers.message import Headers, normalise_newlines
 from classifiers.mime import split_header
 from classifiers.text import decode_header_value
 
-from . import policy
+from . import counters, policy
 from .addresses import normalize_address
 from .config import Config
 from .models import Address, Disposition, Location, MailboxState, Message, Outcome
@@ -162,9 +163,10 @@ def record_batch(session: Session, *, mailbox: str, uidvalidity: int,
             fresh.append(row)
         results.append((row, duplicate))
         located.append((uid, row))
+    counters.add(session, _new_here(session, mailbox, fresh, located))
     _insert(session, fresh, located, mailbox, uidvalidity, now)
     newly = policy.recompute(session, [r for row in fresh for r in row.valid_recipients],
-                             config.policy, now=now)
+                             config.policy, outbox=config.webhook.enabled, now=now)
     causes = _causes(session, newly, fresh)
     return [row.recorded(duplicate, () if duplicate else causes.get(row.pk, ()))
             for row, duplicate in results]
@@ -184,11 +186,15 @@ class _Row:
     def valid_recipients(self) -> list[str]:
         return [o["recipient"] for o in self.outcomes if o["valid"]]
 
+    @property
+    def reasons(self) -> tuple[tuple[str, bool], ...]:
+        return tuple((o["reason"], o["hard"]) for o in self.outcomes)
+
     def recorded(self, duplicate: bool, suppressed: tuple[str, ...]) -> Recorded:
         return Recorded(message_pk=self.pk, duplicate=duplicate, kind=self.kind,
                         disposition=Disposition(self.disposition), outcomes=len(self.outcomes),
                         hard=sum(o["hard"] for o in self.outcomes), suppressed=suppressed,
-                        reasons=tuple((o["reason"], o["hard"]) for o in self.outcomes))
+                        reasons=self.reasons)
 
 
 def _new_row(raw: bytes, sha: str, mailbox: str, config: Config, classify: Classify | None,
@@ -221,6 +227,29 @@ def _insert(session: Session, fresh: Sequence[_Row], located: Sequence[tuple[int
         session.execute(insert(Location.__table__), [
             dict(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_pk=row.pk, seen_at=now,
                  moved_at=None) for uid, row in located])
+
+
+def _new_here(session: Session, mailbox: str, fresh: Sequence[_Row],
+              located: Sequence[tuple[int, _Row]]) -> Tally[counters.Key]:
+    """The counters' deltas of a batch (before its rows are written): each new message, and
+    each message seen in ``mailbox`` for the first time (a rescan sees some again)."""
+    new = {row.pk for row in fresh}
+    known = {row.pk for _uid, row in located if row.pk not in new and row.pk}
+    seen = _in_mailbox(session, mailbox, known)
+    deltas: Tally[counters.Key] = Tally({(counters.GLOBAL, counters.MESSAGES): len(fresh)})
+    for row in {id(row): row for _uid, row in located if row.pk not in seen}.values():
+        deltas += counters.message_deltas(mailbox, row.kind, row.reasons)
+    return deltas
+
+
+def _in_mailbox(session: Session, mailbox: str, pks: set[int]) -> set[int]:
+    """Those of the messages ``pks`` already seen in ``mailbox``."""
+    seen: set[int] = set()
+    it = iter(sorted(pks))
+    while chunk := list(islice(it, IN_CHUNK)):
+        seen.update(session.scalars(select(Location.message_pk).distinct().where(
+            Location.mailbox == mailbox, Location.message_pk.in_(chunk))))
+    return seen
 
 
 def _recorded_at(session: Session, mailbox: str, uidvalidity: int,
@@ -318,16 +347,25 @@ def reclassify_message(session: Session, message: Message, config: Config,
     now = now or datetime.now(timezone.utc)
     before = set(_valid_recipients(message.outcomes))
     old_disposition = message.disposition
+    _count_in_mailboxes(session, message, -1)
     verdict = classify_raw(message.raw, config, classify)
     message.outcomes = []
     session.flush()  # delete the old rows before the new ones meet the unique key
     for name, value in _verdict_fields(verdict, now).items():
         setattr(message, name, value)
     message.outcomes = [Outcome(**o, created_at=now) for o in _outcome_rows(verdict.report)]
+    _count_in_mailboxes(session, message, +1)
     if old_disposition == Disposition.OTHER and message.disposition != Disposition.OTHER:
         _requeue_left_in_place(message, config)
     session.flush()
     return before | set(_valid_recipients(message.outcomes))
+
+
+def _count_in_mailboxes(session: Session, message: Message, sign: int) -> None:
+    """Count ``message`` in (sign -1: out of) each mailbox it was seen in."""
+    reasons = [(o.reason, o.hard) for o in message.outcomes]
+    for mailbox in sorted({location.mailbox for location in message.locations}):
+        counters.add(session, counters.message_deltas(mailbox, message.kind, reasons, sign))
 
 
 def _requeue_left_in_place(message: Message, config: Config) -> None:

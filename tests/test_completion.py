@@ -50,7 +50,7 @@ def test_bash_completes_commands_options_and_values(scripts, tmp_path):
     assert bash_complete(bash, "-c", "bw.toml", "st") == ["status"]           # skips the value
     assert bash_complete(bash, "--") == ["--config", "--help"]
     assert bash_complete(bash, "report", "--") == ["--days", "--help", "--output"]
-    assert bash_complete(bash, "db", "") == ["copy", "current", "upgrade"]
+    assert bash_complete(bash, "db", "") == ["copy", "current", "recount", "upgrade"]
     assert bash_complete(bash, "completion", "") == ["bash", "fish", "zsh"]
     assert bash_complete(bash, "report", "--days", "") == []
     (tmp_path / "conf.toml").write_text("")
@@ -96,6 +96,6 @@ def test_fish_completes(scripts, tmp_path):
 
     assert complete("bouncewatch re") == ["reclassify", "release", "report"]
     assert complete("bouncewatch report --") == ["--days", "--help", "--output"]
-    assert complete("bouncewatch db ") == ["copy", "current", "upgrade"]
+    assert complete("bouncewatch db ") == ["copy", "current", "recount", "upgrade"]
     (tmp_path / "sample.eml").write_text("")
     assert complete("bouncewatch classify sam") == ["sample.eml"]

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bouncegen import bounce
+from daemon import counters
 from daemon.db import make_engine, session_scope
 from daemon.models import Address, Location, Message, Outcome
 from imapservers import append, folder_contents
@@ -97,7 +98,9 @@ def test_three_instances_at_once_lose_nothing_and_count_nothing_twice(
             assert s.scalar(select(func.count(Location.id))) == sum(map(len, mailboxes.values()))
             got = {a.address: (a.state, a.reason, a.bounce_count, a.soft_count)
                    for a in s.scalars(select(Address))}
+            stored, truth = counters.stored(s), counters.truth(s)   # no lost counter update
         assert got == expected_addresses(mailboxes)
+        assert stored == truth and stored[("", "messages")] == len(distinct)
     finally:
         engine.dispose()
     contents = folder_contents(imap_server)

@@ -12,7 +12,7 @@ from daemon.models import Base
 from storehelp import db_url, sqlite_url  # noqa: F401 - db_url is a fixture
 
 TABLES = {"messages", "locations", "outcomes", "addresses", "address_actions", "mailbox_state",
-          "outbox"}
+          "outbox", "counters"}
 
 
 def test_single_head_and_script_dir_is_inside_the_package():
