@@ -5,6 +5,12 @@ writer per configured target; this module only knows how a ``Suppression`` becom
 how rows become bytes (CSV with a header, JSON lines, one value per line, or the generic JSON
 document). Every CSV cell a spreadsheet would evaluate is defused (``spreadsheet_safe``).
 
+Writers take rows a batch at a time (``Writer.rows``) and write each batch as one string: a
+million suppressions are a million rows per file, so the per-row work is kept to a few
+C-level calls (``csv.writer.writerows``, ``json.encoder.encode_basestring``, ``%``
+templates). The output is byte for byte what ``csv.writer.writerow`` and ``json.dumps``
+would write row by row (``tests/test_formats.py`` checks it against them).
+
 The formats and what they are for:
 
 ========== ================================================ ===================================
@@ -24,15 +30,16 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import format_datetime
+from json.encoder import encode_basestring
 from typing import IO, Any, Protocol
 
 from classifiers import Reason
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)     # each prefix is one character
 #: The generic CSV/JSON columns (``Suppression`` fields, in this order).
 EXPORT_COLUMNS = ("address", "reason", "status", "reply_code", "first_seen", "last_seen",
                   "bounce_count", "source_message_id", "suppressed_at", "manual")
@@ -70,16 +77,31 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def iso_utc(value: datetime | None) -> str:
-    """``2026-01-05T09:00:00Z``; "" for no time."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    """``2026-01-05T09:00:00Z`` (whole seconds: any fraction is cut); "" for no time."""
+    if not value:
+        return ""
+    value = value.astimezone(timezone.utc)
+    if value.year < 1000:                    # strftime's %Y does not pad these to 4 digits
+        return value.strftime(ISO_UTC)
+    return value.isoformat()[:19] + "Z"      # the same text as strftime(ISO_UTC), 2x faster
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def rfc2822_utc(value: datetime | None) -> str:
-    """``Mon, 05 Jan 2026 09:00:00 UTC`` (as Mailgun writes its own times); "" for none."""
+    """``Mon, 05 Jan 2026 09:00:00 UTC`` (as Mailgun writes its own times); "" for none.
+    The text of ``email.utils.format_datetime(value, usegmt=True)`` with UTC for GMT."""
     if value is None:
         return ""
-    return format_datetime(value.astimezone(timezone.utc), usegmt=True).replace(" GMT", " UTC")
+    v = value.astimezone(timezone.utc)
+    return "%s, %02d %s %04d %02d:%02d:%02d UTC" % (
+        _DAYS[v.weekday()], v.day, _MONTHS[v.month - 1], v.year, v.hour, v.minute, v.second)
 
 
 def unix_time(value: datetime | None) -> int | str:
@@ -128,11 +150,15 @@ def sendgrid_row(s: Suppression) -> tuple[Any, ...]:
     return (s.address, unix_time(s.since), smtp_text(s), s.status)
 
 
+#: ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` without building an encoder
+#: per call (json.dumps makes a new one whenever it is given arguments).
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def listmonk_row(s: Suppression) -> tuple[Any, ...]:
     """Name: the local part (listmonk wants one); our facts under one ``bouncewatch`` key."""
     facts = {"reason": s.reason, "status": s.status, "suppressed_at": iso_utc(s.since)}
-    return (s.address, s.address.rsplit("@", 1)[0],
-            json.dumps({"bouncewatch": facts}, ensure_ascii=False, separators=(",", ":")))
+    return (s.address, s.address.rsplit("@", 1)[0], _COMPACT_JSON({"bouncewatch": facts}))
 
 
 def plain_row(s: Suppression) -> tuple[Any, ...]:
@@ -141,8 +167,12 @@ def plain_row(s: Suppression) -> tuple[Any, ...]:
 
 # --- writers: rows -> text -----------------------------------------------------------------
 
+Cells = tuple[Any, ...]
+
+
 class Writer(Protocol):
-    def row(self, cells: tuple[Any, ...]) -> None: ...
+    def rows(self, batch: Sequence[Cells]) -> None: ...
+    def row(self, cells: Cells) -> None: ...
     def end(self) -> None: ...
 
 
@@ -152,28 +182,92 @@ def _csv_cell(value: Any) -> Any:
     return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
+def _csv_cells(cells: Cells) -> list[Any]:
+    """``[_csv_cell(c) for c in cells]``, plain strings handled inline."""
+    return [("'" + c if c[:1] in _FORMULA_FIRST else c) if type(c) is str else _csv_cell(c)
+            for c in cells]
+
+
+class _Lines(list[str]):
+    """Where a csv.writer puts its lines until a batch is written out as one string."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.write = self.append
+
+
 class CsvWriter:
     """RFC 4180 CSV (CRLF) with a header row."""
 
     def __init__(self, fh: IO[str], columns: tuple[str, ...], now: datetime) -> None:
-        self.writer = csv.writer(fh, lineterminator="\r\n")
+        self.fh, self.lines = fh, _Lines()
+        self.writer = csv.writer(self.lines, lineterminator="\r\n")
         self.writer.writerow(columns)
+        fh.write(self.lines.pop())
 
-    def row(self, cells: tuple[Any, ...]) -> None:
-        self.writer.writerow([_csv_cell(c) for c in cells])
+    def rows(self, batch: Sequence[Cells]) -> None:
+        self.writer.writerows([_csv_cells(cells) for cells in batch])
+        self.fh.write("".join(self.lines))
+        self.lines.clear()
+
+    def row(self, cells: Cells) -> None:
+        self.rows([cells])
 
     def end(self) -> None:
         pass
+
+
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False).encode   # json.dumps(v, ensure_ascii=False)
+
+
+def _json_value(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` as it appears inside a record."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return _JSON_ENCODE(value)
+
+
+class _JsonRecords:
+    """``json.dumps(dict(zip(columns, cells)), ensure_ascii=False)`` for a batch of rows: the
+    keys are encoded once, into a template, and each value with json's own C string encoder."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        assert len(set(columns)) == len(columns), columns
+        self.width = len(columns)
+        self.template = "{" + ", ".join(
+            encode_basestring(c).replace("%", "%%") + ": %s" for c in columns) + "}"
+
+    def __call__(self, batch: Sequence[Cells]) -> list[str]:
+        template, width = self.template, self.width
+        out = []
+        for cells in batch:
+            if len(cells) != width:
+                raise ValueError(f"{len(cells)} cells for {width} columns")
+            out.append(template % tuple([encode_basestring(c) if type(c) is str else _json_value(c)
+                                         for c in cells]))
+        return out
 
 
 class JsonLinesWriter:
     """One JSON object per line, keys in column order."""
 
     def __init__(self, fh: IO[str], columns: tuple[str, ...], now: datetime) -> None:
-        self.fh, self.columns = fh, columns
+        self.fh, self.records = fh, _JsonRecords(columns)
 
-    def row(self, cells: tuple[Any, ...]) -> None:
-        self.fh.write(json.dumps(dict(zip(self.columns, cells)), ensure_ascii=False) + "\n")
+    def rows(self, batch: Sequence[Cells]) -> None:
+        if batch:
+            self.fh.write("\n".join(self.records(batch)) + "\n")
+
+    def row(self, cells: Cells) -> None:
+        self.rows([cells])
 
     def end(self) -> None:
         pass
@@ -185,8 +279,11 @@ class LinesWriter:
     def __init__(self, fh: IO[str], columns: tuple[str, ...], now: datetime) -> None:
         self.fh = fh
 
-    def row(self, cells: tuple[Any, ...]) -> None:
-        self.fh.write(f"{cells[0]}\n")
+    def rows(self, batch: Sequence[Cells]) -> None:
+        self.fh.write("".join([f"{cells[0]}\n" for cells in batch]))
+
+    def row(self, cells: Cells) -> None:
+        self.rows([cells])
 
     def end(self) -> None:
         pass
@@ -196,13 +293,17 @@ class JsonDocumentWriter:
     """``{"generated_at": ..., "suppressions": [{...}, ...], "count": n}``, a row per line."""
 
     def __init__(self, fh: IO[str], columns: tuple[str, ...], now: datetime) -> None:
-        self.fh, self.columns, self.count = fh, columns, 0
+        self.fh, self.records, self.count = fh, _JsonRecords(columns), 0
         fh.write('{"generated_at": %s, "suppressions": [' % json.dumps(iso_utc(now)))
 
-    def row(self, cells: tuple[Any, ...]) -> None:
-        record = json.dumps(dict(zip(self.columns, cells)), ensure_ascii=False)
-        self.fh.write(("\n  " if self.count == 0 else ",\n  ") + record)
-        self.count += 1
+    def rows(self, batch: Sequence[Cells]) -> None:
+        if batch:
+            self.fh.write(("\n  " if self.count == 0 else ",\n  ")
+                          + ",\n  ".join(self.records(batch)))
+            self.count += len(batch)
+
+    def row(self, cells: Cells) -> None:
+        self.rows([cells])
 
     def end(self) -> None:
         self.fh.write(("\n" if self.count else "") + '], "count": %d}\n' % self.count)

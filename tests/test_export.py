@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import stat
 import time
 import tracemalloc
@@ -16,7 +17,8 @@ from sqlalchemy import insert
 from classifiers import Kind, Reason
 from daemon.config import Config, ExportConfig, PolicyConfig
 from daemon.db import session_scope
-from daemon.export import EXPORT_COLUMNS, FILE_MODE, spreadsheet_safe, write_exports
+from daemon.addresses import normalize_address
+from daemon.export import EXPORT_COLUMNS, FILE_MODE, is_canonical, spreadsheet_safe, write_exports
 from daemon.models import Address, AddressAction
 from daemon.policy import all_addresses, recompute
 from daemon.store import mailbox_key, record_message
@@ -167,3 +169,41 @@ def test_export_times_are_utc(engine, tmp_path):
     row = read_csv(write_exports(engine, config)[0])[0]
     assert row["suppressed_at"].endswith("Z")
     assert T0.tzinfo is timezone.utc
+
+
+#: Addresses near every edge of normalize_address; is_canonical's quick path must agree.
+EDGES = [
+    "user@example.org", "first.last+tag@sub.example.co.jp", "=1+2@example.org", "a@b.co",
+    "o'brien@example.ie", "x_y@_dmarc.example.org", "a{b}|~`^#$%&*/?!@example.org",
+    "User@example.org", "user@Example.org", " user@example.org", "user@example.org ",
+    "user@example.org.", "user@example..org", "user@.example.org", "user@example", "user@-a.org",
+    "user@a-.org", "user@a_.org", "user@a.b", "user@1.2", "@example.org", "user@", "",
+    ".user@example.org", "user.@example.org", "us..er@example.org", "us er@example.org",
+    "user@@example.org", "a@b@example.org", "<user@example.org>", "user@exa mple.org",
+    'us"er@example.org', "us\\er@example.org", "us(er@example.org", "us,er@example.org",
+    "us;er@example.org", "us:er@example.org", "us[er@example.org", "us\x7fer@example.org",
+    "us\x00er@example.org", "user\n@example.org", "us\u00e9r@example.org", "user@b\u00fccher.example",
+    "user@xn--bcher-kva.example", "user@\u0131.example", "\u212a@example.org", "us\u00a0er@example.org",
+    "x" * 64 + "@example.org", "x" * 65 + "@example.org", "x@" + "a" * 63 + ".org",
+    "x@" + "a" * 64 + ".org", "x" * 64 + "@" + ".".join(["a" * 61] * 3) + ".org",
+    "x" * 64 + "@" + ".".join(["a" * 62] * 3) + ".org", "x@" + ".".join(["ab"] * 84),
+    "x@" + ".".join(["ab"] * 85), "x@" + ".".join(["ab"] * 83) + ".a",
+]
+
+
+@pytest.mark.parametrize("address", EDGES)
+def test_is_canonical_agrees_with_normalize_address(address):
+    assert is_canonical(address) == (normalize_address(address) == address)
+
+
+def test_is_canonical_agrees_with_normalize_address_on_random_addresses():
+    rng = random.Random(5)
+    alphabet = "abcxyzAZ09.-_+='@ \t\"<>(),;:[]\\!#$%&*/?^`{|}~\x7f\u00e9\u0131\u00a0"
+    plain = "abcxyz09.-_+='!#$%&*/?^`{|}~"
+    for _ in range(20_000):
+        chars = alphabet if rng.random() < 0.5 else plain
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+        if rng.random() < 0.7:
+            text = text.replace("@", "") + "@" + rng.choice(["example.org", "a.b", "-x.org", "x.",
+                                                             "ex_a.mp-le.org", "EX.org", ""])
+        assert is_canonical(text) == (normalize_address(text) == text), repr(text)

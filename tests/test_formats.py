@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from enum import IntEnum, StrEnum
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,10 @@ from classifiers import Kind, Reason
 from daemon.config import Config, ConfigError, ExportConfig, ExportTarget, parse_config
 from daemon.db import session_scope
 from daemon.export import export_files, write_exports
-from daemon.formats import FORMATS, Suppression, rfc2822_utc
+from daemon.formats import (
+    FORMATS, CsvWriter, JsonDocumentWriter, JsonLinesWriter, LinesWriter, Suppression, iso_utc,
+    rfc2822_utc, spreadsheet_safe,
+)
 from daemon.models import AddressAction
 from daemon.policy import recompute
 from daemon.store import mailbox_key, record_message
@@ -194,3 +199,103 @@ def test_target_errors_name_the_key(export, message):
 def test_reasons_without_server_text_are_spelt_out():
     assert FORMATS["mailgun"].row(ANGRY)[2] == "complaint (ARF feedback report)"
     assert FORMATS["sendgrid"].row(Suppression(address="x@example.org", reason="manual"))[2] == "suppressed by hand"
+
+
+# --- the batch writers write exactly what csv.writer / json.dumps write row by row ----------
+
+class Colour(StrEnum):
+    RED = "=red"
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+#: Cells that stress quoting, escaping, defusing and JSON's encoder.
+NASTY = [
+    ("plain", 'a "quoted", comma', "line\nbreak", "cr\rret", "=cmd()", "+1", "-1", "@x", "\tt", "\rr"),
+    ("ünïcödé ✓ 😀", "\u2028\u2029", "back\\slash", "%s %d %%", "\x00\x1f\x7f", "", "'", "\"", ",", " "),
+    (0, -5, 10**20, True, False, None, 1.5, float("nan"), Colour.RED, Level.HIGH),
+    ("x", 7, "", True, "y", "=1+2@example.org", "{\"a\":1}", ["l", 1], {"k": "v"}, "z"),
+]
+COLUMNS = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
+
+
+def _csv_reference(rows, columns=COLUMNS) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for cells in rows:
+        writer.writerow([("true" if c else "false") if isinstance(c, bool)
+                         else spreadsheet_safe(c) if isinstance(c, str) else c for c in cells])
+    return out.getvalue()
+
+
+def _written(cls, batches, columns=COLUMNS, now=T0) -> str:
+    out = io.StringIO(newline="")
+    writer = cls(out, columns, now)
+    for batch in batches:
+        writer.rows(batch)
+    writer.end()
+    return out.getvalue()
+
+
+BATCHINGS = [[NASTY], [NASTY[:1], [], NASTY[1:3], NASTY[3:]], [[row] for row in NASTY], []]
+
+
+@pytest.mark.parametrize("batches", BATCHINGS)
+def test_csv_writer_writes_what_csv_writerow_writes(batches):
+    rows = [cells for batch in batches for cells in batch]
+    assert _written(CsvWriter, batches) == _csv_reference(rows)
+    assert _written(CsvWriter, batches, columns=("=a", "b,c")).startswith('=a,"b,c"\r\n')
+
+
+@pytest.mark.parametrize("batches", BATCHINGS)
+def test_json_writers_write_what_json_dumps_writes(batches):
+    rows = [cells for batch in batches for cells in batch]
+    records = [json.dumps(dict(zip(COLUMNS, cells)), ensure_ascii=False) for cells in rows]
+    assert _written(JsonLinesWriter, batches) == "".join(r + "\n" for r in records)
+    document = ('{"generated_at": %s, "suppressions": [' % json.dumps(iso_utc(T0))
+                + "".join(("\n  " if i == 0 else ",\n  ") + r for i, r in enumerate(records))
+                + ("\n" if records else "") + '], "count": %d}\n' % len(records))
+    assert _written(JsonDocumentWriter, batches) == document
+    assert _written(LinesWriter, batches) == "".join(f"{cells[0]}\n" for cells in rows)
+
+
+def test_json_keys_are_encoded_like_json_dumps():
+    columns = ('per%cent', 'quo"te', "ünï")
+    cells = ("1", 2, None)
+    assert _written(JsonLinesWriter, [[cells]], columns=columns) == json.dumps(
+        dict(zip(columns, cells)), ensure_ascii=False) + "\n"
+    with pytest.raises(ValueError):
+        _written(JsonLinesWriter, [[("only one",)]], columns=columns)
+
+
+def test_single_row_writes_match_batches():
+    for cls in (CsvWriter, JsonLinesWriter, JsonDocumentWriter, LinesWriter):
+        out = io.StringIO(newline="")
+        writer = cls(out, COLUMNS, T0)
+        for cells in NASTY:
+            writer.row(cells)
+        writer.end()
+        assert out.getvalue() == _written(cls, [NASTY])
+
+
+# --- the time helpers write what strftime / email.utils.format_datetime write ---------------
+
+TIMES = [
+    datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc), datetime(2026, 1, 5, 9, 0, 59, 999999, tzinfo=timezone.utc),
+    datetime(1, 1, 1, tzinfo=timezone.utc), datetime(999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    datetime(1000, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59, 1, tzinfo=timezone.utc),
+    datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=timezone.utc),
+    datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+    datetime(2024, 2, 29, 23, 0, 1, tzinfo=timezone(timedelta(hours=14))),
+] + [datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=d, seconds=d * 3607.25) for d in range(0, 800, 7)]
+
+
+@pytest.mark.parametrize("value", TIMES, ids=str)
+def test_time_helpers_match_the_standard_library(value):
+    utc = value.astimezone(timezone.utc)
+    assert iso_utc(value) == utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert rfc2822_utc(value) == email.utils.format_datetime(utc, usegmt=True).replace(" GMT", " UTC")
+    assert iso_utc(None) == "" and rfc2822_utc(None) == ""
