@@ -80,7 +80,8 @@ def _valid_local(local: str) -> bool:
     if len(local) >= 2 and local[0] == '"' and local[-1] == '"':
         inner = local[1:-1].replace("\\\\", "").replace('\\"', "")
         return inner.isprintable() and '"' not in inner
-    return local.isprintable() and not any(c in _SPECIALS or c.isspace() for c in local)
+    # isprintable() rules out every whitespace character but the space (and control ones)
+    return local.isprintable() and " " not in local and _SPECIALS.isdisjoint(local)
 
 
 _VERP_NUMBER = re.compile(r"-\d{1,20}-")

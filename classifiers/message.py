@@ -11,7 +11,7 @@ import re
 
 from . import mime
 from .frozen import Frozen, init_field as _set
-from .text import decode_header_value, html_to_text, lower_aligned
+from .text import decode_fields, html_to_text, lower_aligned
 
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,80}):[ \t]?(.*)")
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -276,7 +276,7 @@ def _flush(items: list[tuple[str, str]], names: set[str], per_message: list[tupl
 def parse_header_block(text: str) -> Headers:
     """The header fields at the start of ``text`` (up to the first blank line), decoded."""
     head = text.split("\n\n", 1)[0]
-    return Headers([(name, decode_header_value(value)) for name, value in mime.text_fields(head)])
+    return Headers(decode_fields(mime.text_fields(head)))
 
 
 class _Walker:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from .text import decode_bytes, decode_header_value
+from .text import decode_bytes, decode_fields, decode_header_value
 
 #: Multiparts nested deeper than this are kept as opaque leaves.
 MAX_DEPTH = 40
@@ -60,7 +60,7 @@ class Entity:
         return ""
 
     def decoded_headers(self) -> list[tuple[str, str]]:
-        return [(k, decode_header_value(v)) for k, v in self.fields]
+        return decode_fields(self.fields)
 
     @property
     def filename(self) -> str:

@@ -58,7 +58,10 @@ def _search_at(pattern: re.Pattern[str], text: str, starts: tuple[str, ...]) -> 
     it is tried only where one of them occurs, leftmost first (found with ``str.find``, in C).
     A search from every position cost ~60 ns a character: most of the time spent on prose
     that names no command. Linear: each word's next occurrence is looked for once."""
-    upcoming = {word: text.find(word) for word in starts}
+    found = list(map(text.find, starts))
+    if max(found) == -1:  # most prose: none of the words
+        return None
+    upcoming = dict(zip(starts, found))
     while True:
         at = min((found for found in upcoming.values() if found != -1), default=-1)
         if at == -1:

@@ -133,6 +133,13 @@ def decode_header_value(value: str) -> str:
     return "".join(out)
 
 
+def decode_fields(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(name, ``decode_header_value(value)``) for each field; plain ASCII values, which most
+    are and which decode to themselves, are kept without a call."""
+    return [(name, value if value.isascii() and "=?" not in value else decode_header_value(value))
+            for name, value in fields]
+
+
 def _encoded_word(charset: str, encoding: str, text: str) -> str:
     try:
         raw = text.encode("ascii")
@@ -221,9 +228,7 @@ def lower_aligned(text: str) -> str:
     return lowered
 
 
-_SPACES = re.compile(r"\s+")
-
-
 def fold(text: str) -> str:
-    """Whitespace folded to single spaces, trimmed: the form diagnostics are compared in."""
-    return _SPACES.sub(" ", text).strip()
+    """Whitespace folded to single spaces, trimmed: the form diagnostics are compared in.
+    (``str.split`` knows the same whitespace as the regex ``\\s+`` and costs less.)"""
+    return " ".join(text.split())

@@ -29,7 +29,7 @@ _STOCK: StockPhrases = (
 
 
 def detect(msg: Message) -> Detection | None:
-    if not _is_kddi(msg) or _MARKER not in msg.text:
+    if _MARKER not in msg.text or not _is_kddi(msg):  # the marker first: a scan in C
         return None
     filtered = msg.headers.get("x-spasign").strip().upper() == "NG"
     findings: list[Finding] = []
