@@ -110,16 +110,13 @@ def run(args: argparse.Namespace) -> int:
         from . import service
         return service.run(args)
     from .cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE
-    from .config import ConfigError, load_config
+    from .config import ConfigError
     from .imap import ImapError, announce_security_warnings
-    from .logs import configure_logging
+    from .startup import configured
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"bouncewatch poll: {exc}", file=sys.stderr)
+    config = configured("poll", args.config)
+    if config is None:
         return EXIT_CONFIG
-    configure_logging(config.logging.format, config.logging.level)
     accounts = [a for a in config.accounts if not args.account or a.name in args.account]
     unknown = set(args.account or ()) - {a.name for a in config.accounts}
     if unknown or not accounts:

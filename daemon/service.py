@@ -23,7 +23,7 @@ import structlog
 
 from . import sdnotify
 from .cli import EXIT_OK
-from .config import AccountConfig, Config, ConfigError, load_config
+from .config import AccountConfig, Config, ConfigError
 
 if TYPE_CHECKING:
     from .imap import Inbox
@@ -299,14 +299,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from .cli import EXIT_CONFIG, EXIT_UNAVAILABLE
     from .imap import announce_security_warnings
-    from .logs import configure_logging
+    from .startup import configured
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"bouncewatch run: {exc}", file=sys.stderr)
+    config = configured("run", args.config)
+    if config is None:
         return EXIT_CONFIG
-    configure_logging(config.logging.format, config.logging.level)
     if not config.accounts:
         log.error("no [[accounts]] configured: nothing to poll")
         return EXIT_CONFIG
