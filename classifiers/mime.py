@@ -102,6 +102,8 @@ def decode_base64(body: bytes) -> bytes:
 def parse_params(value: str) -> dict[str, str]:
     """``type/sub; a=1; b="x y"`` -> {"a": "1", "b": "x y"} (names lowercased)."""
     params: dict[str, str] = {}
+    if ";" not in value:  # most values: no parameters (every one starts with ";")
+        return params
     for match in _PARAM.finditer(value):
         name, raw = match.group(1).lower().rstrip("*"), match.group(2)
         if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:

@@ -19,6 +19,7 @@ from .base import MAX_FINDINGS, Detection, Finding, StockPhrases, new_address, s
 NAME = "biglobe"
 
 _DOMAINS = ("biglobe.ne.jp", "inacatv.ne.jp", "tmtv.ne.jp", "ttv.ne.jp")
+_POSTMASTERS = tuple(f"postmaster@{domain}" for domain in _DOMAINS)
 _ADDRESSES = "----- The following addresses had delivery problems -----"
 _INFORMATION = "----- Non-delivered information -----"
 #: BIGLOBE's stock sentences, lowercased, and the reason each names.
@@ -30,7 +31,7 @@ _STOCK: StockPhrases = (
 
 def detect(msg: Message) -> Detection | None:
     sender = msg.sender.lower()
-    if not any(f"postmaster@{d}" in sender for d in _DOMAINS):
+    if not any(p in sender for p in _POSTMASTERS):
         return None
     text = msg.text
     if _ADDRESSES not in text or not msg.subject.lower().startswith("returned mail:"):

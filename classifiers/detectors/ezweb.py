@@ -22,6 +22,7 @@ NAME = "ezweb"
 
 _SUBJECT = "mail system error - returned mail"
 _HOSTS = ("ezweb.ne.jp", "au.com")
+_POSTMASTERS = tuple(f"postmaster@{host}" for host in _HOSTS)
 _STARTS = ("The user(s) ", "Your message ", "Each of the following", "<")
 #: The stock sentences EZweb writes, lowercased, and the reason each names.
 _STOCK: StockPhrases = (
@@ -89,7 +90,7 @@ def detect(msg: Message) -> Detection | None:
 def _is_ezweb(msg: Message) -> bool:
     """au's postmaster, or the subject plus one more trace of au's mail system."""
     sender = msg.sender.lower()
-    if any(f"postmaster@{h}" in sender for h in _HOSTS):
+    if any(p in sender for p in _POSTMASTERS):
         return True
     if msg.subject.strip().lower() != _SUBJECT:
         return False

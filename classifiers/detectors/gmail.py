@@ -79,7 +79,8 @@ _STATES: dict[str, tuple[str, Reason | None]] = {
 
 
 def detect(msg: Message) -> Detection | None:
-    if not any(s in msg.sender.lower() for s in _SENDERS):
+    sender = msg.sender.lower()
+    if not any(s in sender for s in _SENDERS):
         return None
     text = msg.text
     if text.find(_LEAD, 0, _OPENING) != -1:

@@ -36,7 +36,8 @@ _MM_REASONS = {"no valid recipients for this mm": Reason.USERUNKNOWN}
 
 
 def detect(msg: Message) -> Detection | None:
-    if not any(s in msg.sender.lower() for s in _SENDERS):
+    sender = msg.sender.lower()
+    if not any(s in sender for s in _SENDERS):
         return None
     text = msg.text
     if _MOBILE in text:
