@@ -17,6 +17,8 @@ from .mailfiles import MailFile, UnreadableInput, iter_messages
 #: Outcome fields in each row, read directly (``Outcome.as_dict`` would build a dict twice).
 OUTCOME_FIELDS = Outcome.__slots__
 TABLE_COLUMNS = ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by")
+#: One encoder for every row (``json.dumps`` with an option builds a new one per call).
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 EXAMPLES = """\
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             for mail in iter_messages(path):
                 for row in rows(mail, classify(mail.raw)):
                     if args.jsonl:
-                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        out.write(_ENCODE_JSON(row) + "\n")
                     else:
                         table.append(row)
         except UnreadableInput as exc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import textwrap
 from collections.abc import Sequence
 
 #: name -> (module, one-line help). The module owns its arguments and its behaviour.
@@ -50,6 +49,7 @@ EXIT_CODES: dict[int, str] = {
 
 def exit_codes_epilog() -> str:
     """The exit-code table for ``--help``."""
+    import textwrap  # only the main help needs it: not on every command's start-up path
     return "exit codes:\n" + "".join(
         textwrap.fill(text, 78, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7) + "\n"
         for code, text in EXIT_CODES.items())
