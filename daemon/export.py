@@ -19,20 +19,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select, type_coerce
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from .addresses import allow_matches, normalize_address
 from .config import Config, ExportConfig
 from .formats import (  # noqa: F401 - spreadsheet_safe and iso_utc are part of this API
     EXPORT_COLUMNS, FORMATS, Format, Suppression, Writer, generic_row, iso_utc, spreadsheet_safe,
 )
-from .models import Address, AddressState, Outcome
+from .models import Address, AddressState, Outcome, UTCDateTime
 
 FILE_MODE = 0o640   # the list is personal data: owner and group only
 YIELD_PER = 2000
-_FIELDS = tuple(Suppression.__dataclass_fields__)
-assert _FIELDS[-1] == "diagnostic"     # the query's columns are the fields, in order
+_FIELDS = Suppression._fields
+_TIMES = ("first_seen", "last_seen", "suppressed_at")
+# the query's columns are the fields, in order; suppression_batches unpacks them by position
+assert [_FIELDS.index(f) for f in (*_TIMES, "diagnostic")] == [4, 5, 8, 11], _FIELDS
 
 #: A plain lowercase ASCII ``local@domain.tld`` that ``normalize_address`` returns unchanged
 #: (local part of 1-64 ordinary characters, no leading, trailing or double dot; domain labels
@@ -53,8 +57,11 @@ def is_canonical(address: str) -> bool:
     return normalize_address(address) == address
 
 
-def _query() -> Any:
-    columns = [getattr(Address, f) for f in _FIELDS if f != "diagnostic"]
+def _query(raw_times: bool = False) -> Any:
+    """The suppressions, by address; ``raw_times``: the time columns as the driver gives them
+    (for ``_sqlite_times``)."""
+    columns = [type_coerce(getattr(Address, f), NullType()).label(f) if raw_times and f in _TIMES
+               else getattr(Address, f) for f in _FIELDS if f != "diagnostic"]
     return (select(*columns, func.coalesce(Outcome.diagnostic, ""))
             .outerjoin(Outcome, and_(Outcome.message_pk == Address.source_message_pk,
                                      Outcome.recipient == Address.address))
@@ -66,13 +73,47 @@ def suppression_batches(session: Session, allow: tuple[str, ...] = (),
                         size: int = YIELD_PER) -> Iterator[list[Suppression]]:
     """``suppressions`` in lists of at most ``size``, streamed (a server-side cursor on
     PostgreSQL): memory stays bounded however long the list is."""
-    result = session.connection().execute(_query().execution_options(yield_per=size))
+    connection = session.connection()
+    make = Suppression._make
+    if connection.dialect.name == "sqlite":
+        t = _sqlite_times(connection.dialect)
+        result = connection.execute(_query(raw_times=True).execution_options(yield_per=size))
+
+        def convert(rows: Any) -> list[Suppression]:
+            return [make((a, b, c, d, t(e), t(f), g, h, t(i), j, k, m))
+                    for a, b, c, d, e, f, g, h, i, j, k, m in rows if is_canonical(a)]
+    else:
+        result = connection.execute(_query().execution_options(yield_per=size))
+
+        def convert(rows: Any) -> list[Suppression]:
+            return [make(row) for row in rows if is_canonical(row[0])]
     for rows in result.partitions():
-        batch = [Suppression(*row) for row in rows if is_canonical(row[0])]   # fields in order
+        batch = convert(rows)
         if allow:
             batch = [s for s in batch if not allow_matches(s.address, allow)]
         if batch:
             yield batch
+
+
+def _sqlite_times(dialect: Dialect) -> Callable[[Any], datetime | None]:
+    """What ``models.UTCDateTime`` makes of a time SQLite stored, five times faster: SQLAlchemy
+    stores UTC as naive ISO text, and ``fromisoformat`` of that text with ``+00:00`` is that
+    time in UTC. Anything else (should there be anything) goes the column type's own way."""
+    exact = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert exact is not None
+    parse, utc = datetime.fromisoformat, timezone.utc
+
+    def read(value: Any) -> datetime | None:
+        if type(value) is str:
+            try:
+                parsed = parse(value + "+00:00")
+            except ValueError:
+                pass
+            else:
+                if parsed.tzinfo is utc:
+                    return parsed
+        return exact(value)   # type: ignore[no-any-return]
+    return read
 
 
 def suppressions(session: Session, allow: tuple[str, ...] = ()) -> Iterator[Suppression]:

@@ -12,14 +12,17 @@ from dataclasses import replace
 from datetime import timezone
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, select
 
 from classifiers import Kind, Reason
 from daemon.config import Config, ExportConfig, PolicyConfig
 from daemon.db import session_scope
 from daemon.addresses import normalize_address
-from daemon.export import EXPORT_COLUMNS, FILE_MODE, is_canonical, spreadsheet_safe, write_exports
-from daemon.models import Address, AddressAction
+from daemon.export import (
+    EXPORT_COLUMNS, FILE_MODE, _sqlite_times, is_canonical, spreadsheet_safe, suppressions,
+    write_exports,
+)
+from daemon.models import Address, AddressAction, UTCDateTime
 from daemon.policy import all_addresses, recompute
 from daemon.store import mailbox_key, record_message
 from storehelp import T0, days, db_url, engine, fixed, hard, outcome, raw_message, report, soft  # noqa: F401
@@ -207,3 +210,38 @@ def test_is_canonical_agrees_with_normalize_address_on_random_addresses():
             text = text.replace("@", "") + "@" + rng.choice(["example.org", "a.b", "-x.org", "x.",
                                                              "ex_a.mp-le.org", "EX.org", ""])
         assert is_canonical(text) == (normalize_address(text) == text), repr(text)
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-01-05 09:00:00.000000", "2026-01-05 09:00:00.123456", "2026-01-05 09:00:00",
+    "2026-01-05T09:00", "2026-01-05", "0999-12-31 23:59:59.999999", "9999-12-31 23:59:59.999999",
+    "2026-01-05 09:00:00+02:00", "2026-01-05 09:00:00Z", None,
+])
+def test_sqlite_times_are_read_as_utc_datetime_reads_them(stored):
+    dialect = create_engine("sqlite://").dialect
+    exact = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    try:
+        expected = exact(stored)
+    except ValueError:
+        with pytest.raises(ValueError):
+            _sqlite_times(dialect)(stored)
+        return
+    got = _sqlite_times(dialect)(stored)
+    assert got == expected and (got is None or got.utcoffset() == expected.utcoffset() == days(0))
+
+
+def test_suppressions_carry_what_the_models_read(engine, tmp_path):
+    config = cfg(tmp_path)
+    fill(engine, config)
+    with session_scope(engine) as s:
+        exported = list(suppressions(s))
+        rows = {a.address: a for a in s.scalars(select(Address))}
+        assert exported and all(x.first_seen and x.last_seen and x.suppressed_at for x in exported)
+        for x in exported:
+            a = rows[x.address]
+            assert (x.reason, x.status, x.reply_code, x.first_seen, x.last_seen, x.bounce_count,
+                    x.source_message_id, x.suppressed_at, x.manual, x.note) == (
+                a.reason, a.status, a.reply_code, a.first_seen, a.last_seen, a.bounce_count,
+                a.source_message_id, a.suppressed_at, a.manual, a.note)
+            assert x.suppressed_at.tzinfo is not None and x.suppressed_at.utcoffset() == days(0)
+            assert type(x.manual) is bool
