@@ -23,6 +23,7 @@ import classifiers.detectors
 from classifiers import DEAD_REASONS, Kind, Reason, Report
 from classifiers.address import normalise
 from classifiers.detectors import DETECTORS
+from classifiers.lazyre import LazyPattern
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -161,7 +162,7 @@ def marker_phrases(module: object) -> list[str]:
                 item = item[0]
             if isinstance(item, str) and len(item) >= 3:
                 found.append(item)
-            elif isinstance(item, re.Pattern) and isinstance(item.pattern, str):
+            elif isinstance(item, (re.Pattern, LazyPattern)) and isinstance(item.pattern, str):
                 found.extend(m.strip() for m in _LITERAL.findall(item.pattern))
     return list(dict.fromkeys(p for p in found if p))
 
@@ -303,8 +304,9 @@ def compiled_patterns() -> dict[str, re.Pattern]:
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
             for key, value in vars(module).items():
-                if isinstance(value, re.Pattern):
-                    found[f"{module.__name__}.{key}"] = value
+                if isinstance(value, (re.Pattern, LazyPattern)):
+                    found[f"{module.__name__}.{key}"] = (value.compile() if isinstance(value, LazyPattern)
+                                                         else value)
     return found
 
 

@@ -264,6 +264,25 @@ def test_value_types_are_frozen_values() -> None:
         "status": "5.1.1", "reply_code": "", "diagnostic": "", "remote_mta": "", "command": ""}]
 
 
+def test_detector_patterns_compile_on_first_use() -> None:
+    """A detector's pattern costs nothing until used, then behaves as the compiled one."""
+    import re
+
+    from classifiers.lazyre import LazyPattern
+    lazy = LazyPattern(r"^<([^<>]+)>:", re.MULTILINE)
+    with pytest.raises(AttributeError):
+        object.__getattribute__(lazy, "search")  # not compiled yet
+    text = "x\n<a@example.com>: gone\n<b@example.com>: gone"
+    assert lazy.search(text).group(1) == "a@example.com"
+    compiled = re.compile(lazy.pattern, lazy.flags)
+    assert lazy.findall(text) == compiled.findall(text) == ["a@example.com", "b@example.com"]
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+    assert lazy.sub("-", text) == compiled.sub("-", text) and lazy.split(text) == compiled.split(text)
+    assert lazy.match(text) is None and lazy.fullmatch("<a>:") is not None
+    with pytest.raises(AttributeError):
+        lazy.groupindex  # noqa: B018  (only the listed methods)
+
+
 def test_an_original_copied_into_the_text_gives_the_metadata() -> None:
     raw = (b"From: MAILER-DAEMON@mx.example.net\nTo: news@example.org\nSubject: failure notice\n\n"
            b"<gone@example.com>:\n550 5.1.1 user unknown\n\n--- Below this line is a copy of the message.\n\n"

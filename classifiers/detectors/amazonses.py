@@ -13,11 +13,11 @@ events (Send, Reject, Open, Click, ...) are reported as not a bounce.
 from __future__ import annotations
 
 import json
-import re
 TYPE_CHECKING = False  # typing costs start-up time; only type checkers need Any
 if TYPE_CHECKING:
     from typing import Any
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from ..smtp import reply_code_in, status_in, type_stripped
@@ -36,10 +36,10 @@ _SUBTYPES: dict[str, Reason] = {
 _KINDS = {"Bounce": Kind.BOUNCE, "Complaint": Kind.COMPLAINT, "Delivery": Kind.DELIVERED,
           "DeliveryDelay": Kind.DELAY}
 # Last resort for JSON too damaged to load: each bounced recipient object, flat.
-_RECIPIENT = re.compile(r'\{[^{}]{0,2000}?"emailAddress"\s{0,4}:\s{0,4}"([^"]{1,320})"[^{}]{0,2000}\}')
-_FIELD = re.compile(r'"(action|status|diagnosticCode)"\s{0,4}:\s{0,4}"([^"]{0,1000})"')
+_RECIPIENT = LazyPattern(r'\{[^{}]{0,2000}?"emailAddress"\s{0,4}:\s{0,4}"([^"]{1,320})"[^{}]{0,2000}\}')
+_FIELD = LazyPattern(r'"(action|status|diagnosticCode)"\s{0,4}:\s{0,4}"([^"]{0,1000})"')
 # "5.1.0 - Unknown address error 550-'5.2.2 <a@b>... Mailbox Full' (delivery attempts: 0)"
-_QUOTED_REPLY = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} - [A-Za-z ]{1,80} ([245]\d\d)-'(.{0,2000})'")
+_QUOTED_REPLY = LazyPattern(r"^[245]\.\d{1,3}\.\d{1,3} - [A-Za-z ]{1,80} ([245]\d\d)-'(.{0,2000})'")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -10,8 +10,7 @@ so the command and the full (multi-line) reply come from there, the status from 
 """
 from __future__ import annotations
 
-import re
-
+from ..lazyre import LazyPattern
 from ..message import Message
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
@@ -21,8 +20,8 @@ from .smtptext import (Findings, claim, command_name, dsn_blocks, finding, first
 NAME = "courier"
 
 _MARKER = "running the Courier mail server"
-_RECIPIENT = re.compile(r"^<([^<>\s]{1,256}@[^<>\s]{1,256})>:[ \t]*$")
-_HOST = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \[[0-9A-Fa-f:.]{2,45}\]:$")
+_RECIPIENT = LazyPattern(r"^<([^<>\s]{1,256}@[^<>\s]{1,256})>:[ \t]*$")
+_HOST = LazyPattern(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \[[0-9A-Fa-f:.]{2,45}\]:$")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import COMMANDS
@@ -25,11 +26,11 @@ from .smtptext import claim, finding
 NAME = "dragonfly"
 
 _MARKER = "This is the DragonFly Mail Agent"
-_RECIPIENT = re.compile(r"There was an error delivering your mail to <([^<>\s]{1,512})>\.?")
+_RECIPIENT = LazyPattern(r"There was an error delivering your mail to <([^<>\s]{1,512})>\.?")
 _ENDS = ("\nMessage headers follow.", "\nOriginal message follows.")
-_DID_NOT_LIKE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \[[0-9A-Fa-f:.]{2,45}\] "
-                           r"did not like our (final DATA|[A-Z][A-Za-z ]{1,12}):[ \t]*$",
-                           re.MULTILINE)
+_DID_NOT_LIKE = LazyPattern(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253}) \[[0-9A-Fa-f:.]{2,45}\] "
+                            r"did not like our (final DATA|[A-Z][A-Za-z ]{1,12}):[ \t]*$",
+                            re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

@@ -16,9 +16,8 @@ is fixed (sisimai's Exchange2003 table), the rest is left to the phrase tables.
 """
 from __future__ import annotations
 
-import re
-
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection, Finding
@@ -28,8 +27,8 @@ NAME = "exchange2003"
 
 _LIST_HEADS = ("did not reach the following recipient(s):",
                "The following recipient(s) could not be reached:")
-_ENTRY = re.compile(r"^[ \t]{0,8}(\S{1,256}@\S{1,256}) on [A-Z0-9][^\n]{4,60}$")
-_CODE = re.compile(r"MSEXCH:[^\n]{0,200}\(([0-9A-F]{8})\)")
+_ENTRY = LazyPattern(r"^[ \t]{0,8}(\S{1,256}@\S{1,256}) on [A-Z0-9][^\n]{4,60}$")
+_CODE = LazyPattern(r"MSEXCH:[^\n]{0,200}\(([0-9A-F]{8})\)")
 #: MSEXCH error codes -> the reason they always mean.
 MSEXCH_CODES: dict[str, Reason] = {
     "000C05A6": Reason.USERUNKNOWN,     # Unknown Recipient

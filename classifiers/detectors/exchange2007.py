@@ -14,9 +14,8 @@ then "Original message headers:" (localised) and the returned headers.
 """
 from __future__ import annotations
 
-import re
-
 from ..address import find_addresses, normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
@@ -42,12 +41,12 @@ _ORIGINAL_HEADS = (
     "Kopfzeilen der ursprünglichen Nachricht:", "Intestazioni originali del messaggio:",
     "Cabeçalhos da mensagem original:", "Originalmeddelandets rubriker:", "元のメッセージ ヘッダー:",
 )
-_GENERATOR = re.compile(r"^[^\n:]{1,40}:[ \t]{0,8}([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t]*$")
+_GENERATOR = LazyPattern(r"^[^\n:]{1,40}:[ \t]{0,8}([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t]*$")
 # "#550 5.1.1 RESOLVER... ##", "host #< #5.0.0 smtp; 550 ...> #SMTP#",
 # "Remote Server returned '...'"
-_HASHED = re.compile(r"^(?:([A-Za-z0-9][A-Za-z0-9.-]{0,253}) )?#(?:< ?#)?(.{1,2000}?)"
-                     r"(?:>? ?#SMTP#|##)?[ \t]*$")
-_RETURNED = re.compile(r"Remote Server returned '(.{1,2000})'")
+_HASHED = LazyPattern(r"^(?:([A-Za-z0-9][A-Za-z0-9.-]{0,253}) )?#(?:< ?#)?(.{1,2000}?)"
+                      r"(?:>? ?#SMTP#|##)?[ \t]*$")
+_RETURNED = LazyPattern(r"Remote Server returned '(.{1,2000})'")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message, split_inline_original
 from ..model import Kind
 from ..text import lower_aligned
@@ -37,7 +38,7 @@ _SUBJECT_WORDS = (
     "配信エラー", "配送エラー", "未配達", "送信エラー", "配信不能", "エラーメール", "不達",
 )
 #: A line saying what went wrong: an SMTP reply or status code, or a failure word.
-_FAILURE_LINE = re.compile(
+_FAILURE_LINE = LazyPattern(
     r"(?<![\d.])[245]\d\d(?![\d.])|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}|unknown|not found|"
     r"no such|does not exist|doesn't exist|invalid|rejected|refused|denied|failed|failure|"
     r"unavailable|not recognized|disabled|inactive|suspended|quota|full|too large|too big|"
@@ -46,7 +47,7 @@ _FAILURE_LINE = re.compile(
 #: What may surround an address that stands alone on its line: "  <a@example.com>:".
 _AROUND_ADDRESS = " \t<>\"'(),;:.[]"
 _SENDER_LABELS = ("from:", "sender:", "reply-to:", "return-path:", "envelope-from:", "mail from:")
-_ALIAS = re.compile(r"\((?:generated|expanded) from", re.IGNORECASE)
+_ALIAS = LazyPattern(r"\((?:generated|expanded) from", re.IGNORECASE)
 _PROSE_LIMIT = 1500
 _SCAN_LIMIT = 64 * 1024
 _NEARBY_LINES = 2

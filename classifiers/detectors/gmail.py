@@ -15,9 +15,8 @@ Gmail's newer bounces with a filled delivery-status part are left to the RFC 346
 """
 from __future__ import annotations
 
-import re
-
 from ..address import find_addresses, normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from ..reasons import SPECIFIC_STATUS
@@ -41,11 +40,11 @@ _CARDS = ("** Address not found **", "** Message not delivered **", "** Message 
 _CARD_DELAY = "** Delivery incomplete **"
 _CARD_RESPONSE = "The response was:"
 # "Your message wasn't delivered to a@b because ...", "... delivering your message to a@b."
-_CARD_NAMES = re.compile(r"(?:wasn't delivered to|delivering your message to|"
-                         r"has been delayed to) ([^\s<>()]{1,320}@[^\s<>()]{1,255})")
-_STATE = re.compile(r"\(state (\d{1,2})\)")
+_CARD_NAMES = LazyPattern(r"(?:wasn't delivered to|delivering your message to|"
+                          r"has been delayed to) ([^\s<>()]{1,320}@[^\s<>()]{1,255})")
+_STATE = LazyPattern(r"\(state (\d{1,2})\)")
 # "... rejected by the server for the recipient domain example.jp by mx.example.jp. [192.0.2.1]."
-_REMOTE_HOST = re.compile(r"for the recipient domain \S{1,255} by ([A-Za-z0-9][A-Za-z0-9.-]{0,253}?)\.? \[")
+_REMOTE_HOST = LazyPattern(r"for the recipient domain \S{1,255} by ([A-Za-z0-9][A-Za-z0-9.-]{0,253}?)\.? \[")
 
 #: Gmail's own words (not the remote server's) and the reason they state.
 _GOOGLE_PHRASES: tuple[tuple[str, Reason], ...] = (

@@ -12,9 +12,8 @@ address followed by "For the following reason:" and its words ("Mail size limit 
 """
 from __future__ import annotations
 
-import re
-
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import reply_code_in, status_in
@@ -24,9 +23,9 @@ NAME = "gmx"
 
 _END = "--- The header of the original message is following. ---"
 _ERROR = "SMTP error from remote server"
-_COMMAND = re.compile(r"(?:after|for) (RCPT|MAIL|DATA|TEXT|EHLO|HELO|CONNECT)\b")
+_COMMAND = LazyPattern(r"(?:after|for) (RCPT|MAIL|DATA|TEXT|EHLO|HELO|CONNECT)\b")
 _COMMANDS = {"TEXT": "DATA", "CONNECT": "CONN"}
-_HOST = re.compile(r"host:\s{0,4}([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
+_HOST = LazyPattern(r"host:\s{0,4}([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
 _REASON = "reason:"
 _OWN_REASON = "For the following reason:"
 

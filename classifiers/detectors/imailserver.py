@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection
@@ -22,10 +23,10 @@ from .smtptext import Findings, claim, finding, join_reply
 
 NAME = "imailserver"
 
-_LINE = re.compile(r"^(Unknown user|User mailbox exceeds allowed size|undeliverable to|"
-                   r"Unknown host|Invalid final delivery userid|Delivery failed \d{1,4} attempts|"
-                   r"Requested action not taken: virus detected)[: ]{1,3}"
-                   r"<?([^\s<>]{1,256}@[^\s<>]{1,256})>?", re.IGNORECASE)
+_LINE = LazyPattern(r"^(Unknown user|User mailbox exceeds allowed size|undeliverable to|"
+                    r"Unknown host|Invalid final delivery userid|Delivery failed \d{1,4} attempts|"
+                    r"Requested action not taken: virus detected)[: ]{1,3}"
+                    r"<?([^\s<>]{1,256}@[^\s<>]{1,256})>?", re.IGNORECASE)
 #: IMail's own cause words -> the reason they state ("undeliverable to" states none).
 CAUSES: dict[str, Reason] = {
     "unknown user": Reason.USERUNKNOWN,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
@@ -17,11 +18,11 @@ from .smtptext import claim, finding, unique
 
 NAME = "mailfoundry"
 
-_RECIPIENT = re.compile(r"^Unable to deliver message to: <([^<>\s]{1,256}@[^<>\s]{1,256})>",
-                        re.MULTILINE)
+_RECIPIENT = LazyPattern(r"^Unable to deliver message to: <([^<>\s]{1,256}@[^<>\s]{1,256})>",
+                         re.MULTILINE)
 _REASON = "Delivery failed for the following reason:"
-_RESPONDED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253})\[[0-9A-Fa-f:.]{2,45}\] responded with "
-                        r"failure:[ \t]{0,4}")
+_RESPONDED = LazyPattern(r"^([A-Za-z0-9][A-Za-z0-9.-]{0,253})\[[0-9A-Fa-f:.]{2,45}\] responded with "
+                         r"failure:[ \t]{0,4}")
 _END = "This has been a "
 
 

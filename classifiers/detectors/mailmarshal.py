@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection
@@ -27,7 +28,7 @@ NAME = "mailmarshal"
 _CAUSE = "Could not be delivered because of"
 _AFFECTED = "The following recipients were affected:"
 _ADDITIONAL = "\nAdditional Information"
-_REMOTE = re.compile(r"^Remote-MTA:[ \t]{1,20}<?([^<>\s]{1,253})>?", re.MULTILINE)
+_REMOTE = LazyPattern(r"^Remote-MTA:[ \t]{1,20}<?([^<>\s]{1,253})>?", re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection
@@ -19,8 +20,8 @@ from .smtptext import Findings, claim, finding
 NAME = "mcafee"
 
 _MARKER = "--- The following addresses had delivery problems ---"
-_LINE = re.compile(r"^<([^<>\s]{1,256}@[^<>\s]{1,256})>[ \t]{1,20}\(([^\n]{1,2000})\)[ \t]*$",
-                   re.MULTILINE)
+_LINE = LazyPattern(r"^<([^<>\s]{1,256}@[^<>\s]{1,256})>[ \t]{1,20}\(([^\n]{1,2000})\)[ \t]*$",
+                    re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

@@ -15,9 +15,8 @@ Newer versions add a DSN whose Status (often 5.0.0) is refined by the reply.
 """
 from __future__ import annotations
 
-import re
-
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
@@ -27,7 +26,7 @@ NAME = "opensmtpd"
 
 _MARKER = "This is the MAILER-DAEMON, please DO NOT REPLY to this e"
 _COPY = "Below is a copy of the original "
-_LINE = re.compile(r"^([^\s:<>@]{1,256}@[A-Za-z0-9.-]{1,253}):[ \t]{0,4}(.*)$")
+_LINE = LazyPattern(r"^([^\s:<>@]{1,256}@[A-Za-z0-9.-]{1,253}):[ \t]{0,4}(.*)$")
 #: The intro sentence -> what kind of notification it is.
 _KINDS = (("A message is delayed", Kind.DELAY), ("successfully delivered", Kind.DELIVERED))
 _ACTIONS = {Kind.DELAY: "delayed", Kind.DELIVERED: "delivered", Kind.BOUNCE: "failed"}

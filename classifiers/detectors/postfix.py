@@ -10,9 +10,8 @@ The postmaster notice "errors from" carries an SMTP session transcript instead.
 """
 from __future__ import annotations
 
-import re
-
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
@@ -27,11 +26,11 @@ _SUBJECTS = ("undelivered mail returned to sender", "undeliverable mail returned
 _SESSION_SUBJECT = "postfix smtp server: errors from"
 _MARKERS = ("This is the mail system at host", "This is the Postfix program at host")
 # One recipient paragraph: "<a@b> (expanded from <c@d>): what happened"
-_PARAGRAPH = re.compile(r"<([^<>\s]{1,256}@[^<>\s]{1,256})>[ \t\n]{0,8}"
-                        r"(?:\(expanded[ \t\n]{1,8}from[ \t\n]{1,8}<[^<>\n]{0,256}>\))?"
-                        r":[ \t\n]{0,8}")
-_TRANSCRIPT = re.compile(r"^ (In|Out):[ \t]{1,4}(.*)$")
-_CODE = re.compile(r"[245][0-9][0-9][ -]")
+_PARAGRAPH = LazyPattern(r"<([^<>\s]{1,256}@[^<>\s]{1,256})>[ \t\n]{0,8}"
+                         r"(?:\(expanded[ \t\n]{1,8}from[ \t\n]{1,8}<[^<>\n]{0,256}>\))?"
+                         r":[ \t\n]{0,8}")
+_TRANSCRIPT = LazyPattern(r"^ (In|Out):[ \t]{1,4}(.*)$")
+_CODE = LazyPattern(r"[245][0-9][0-9][ -]")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -8,8 +8,7 @@ returned message follows "--- Below this line is a copy of the message.".
 """
 from __future__ import annotations
 
-import re
-
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection, Finding
@@ -23,9 +22,9 @@ _MARKERS = ("This is the qmail-send program", "I'm afraid I wasn't able to deliv
 _COPY = ("\n--- Below this line is a copy of the message",
          "\n--- Enclosed is a copy of the message",
          "\n--- Below this line is the original message")
-_RECIPIENT = re.compile(r"^<([^<>\s]{1,512}@[^<>\s]{1,512})>:[ \t]*$")
-_SAID = re.compile(r"[Rr]emote host (?:[0-9A-Za-z.:-]{1,253} )?said:[ \t]{0,4}")
-_GIVING_UP = re.compile(r"^Giving up on [0-9A-Fa-f.:]{2,45}\.?$|^I'm not going to try again")
+_RECIPIENT = LazyPattern(r"^<([^<>\s]{1,512}@[^<>\s]{1,512})>:[ \t]*$")
+_SAID = LazyPattern(r"[Rr]emote host (?:[0-9A-Za-z.:-]{1,253} )?said:[ \t]{0,4}")
+_GIVING_UP = LazyPattern(r"^Giving up on [0-9A-Fa-f.:]{2,45}\.?$|^I'm not going to try again")
 _TOO_LONG = "I'm not going to try again; this message has been in the queue too long."
 #: qmail-remote's sentences -> the SMTP command they report (qmail-remote.c).
 STAGES: tuple[tuple[str, str], ...] = (

@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from ..address import find_addresses, normalise
+from ..lazyre import LazyPattern
 from ..message import Headers, Message, parse_fields
 from ..model import Kind
 from ..smtp import command_in, status_in, type_stripped
@@ -21,7 +22,7 @@ from .base import MAX_FINDINGS, Detection, Finding
 NAME = "rfc3464"
 
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
-_FIELD_MARK = re.compile(r"^(?:Final|Original)-Recipient:", re.IGNORECASE | re.MULTILINE)
+_FIELD_MARK = LazyPattern(r"^(?:Final|Original)-Recipient:", re.IGNORECASE | re.MULTILINE)
 _SKIP_TYPES = frozenset({"message/rfc822", "message/global", "text/rfc822-headers",
                          "message/rfc822-headers", "message/disposition-notification"})
 #: Action values as real DSNs spell them -> the RFC 3464 word.

@@ -10,9 +10,8 @@ this detector reads it as RFC 3464 and adds the command and host from the prose 
 """
 from __future__ import annotations
 
-import re
-
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from .base import Detection
 from .rfc3464 import findings_of, kind_of
@@ -21,8 +20,8 @@ NAME = "sendgrid"
 
 _MARK = "This is an automatically generated message from SendGrid."
 # "... : mx.example.jp:[192.0.2.153] : 550 5.1.1 ... in RCPT TO"
-_LINE = re.compile(r"<([^<>\s@]{1,320}@[^<>\s@]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
-                   r"\[[^\]\n]{1,64}\] : ([^\n]{0,2000}?)[ ]{1,4}in (RCPT TO|MAIL FROM|DATA)\b")
+_LINE = LazyPattern(r"<([^<>\s@]{1,320}@[^<>\s@]{1,255})> : [^:\n]{0,64} : ([A-Za-z0-9.-]{1,253}):"
+                    r"\[[^\]\n]{1,64}\] : ([^\n]{0,2000}?)[ ]{1,4}in (RCPT TO|MAIL FROM|DATA)\b")
 _COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "DATA": "DATA"}
 #: SendGrid's notice opens with the sentence; further down it would be quoted text.
 _OPENING = 2000

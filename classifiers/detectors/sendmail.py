@@ -10,9 +10,8 @@ the full reply and the SMTP command, so it is read first; the DSN gives the reci
 """
 from __future__ import annotations
 
-import re
-
 from ..address import find_addresses, normalise
+from ..lazyre import LazyPattern
 from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
@@ -24,21 +23,21 @@ NAME = "sendmail"
 _SUBJECTS = ("returned mail:", "postmaster notify:", "warning: could not send message")
 _TRANSCRIPT = "----- Transcript of session follows -----"
 # A local delivery agent's own line in a transcript: "mail.local: unknown user: kijitora".
-_LOCAL_MAILER = re.compile(r"[a-z][\w.-]{0,30}: \S")
+_LOCAL_MAILER = LazyPattern(r"[a-z][\w.-]{0,30}: \S")
 _NOTES = 3  # local mailer lines kept before a verdict
 _FATAL = "The following addresses had permanent"  # "... fatal errors -----", "... delivery errors"
 _UNSENT = ("----- Unsent message follows -----", "----- Original message follows -----",
            "----- Message header follows -----")
-_TALKING = re.compile(r"^\.{0,3} ?[Ww]hile talking to ([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
-_REPLY = re.compile(r"^<<< ?(([245])[0-9][0-9])([ -]?)(.*)$")
+_TALKING = LazyPattern(r"^\.{0,3} ?[Ww]hile talking to ([A-Za-z0-9][A-Za-z0-9.-]{0,253})")
+_REPLY = LazyPattern(r"^<<< ?(([245])[0-9][0-9])([ -]?)(.*)$")
 # Sendmail's own verdict on one recipient: "550 5.1.1 <a@b>... User unknown"
-_VERDICT = re.compile(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3}) )?"
-                      r"<([^<>\s]{1,256}@[^<>\s]{1,256})>\.\.\. ?(.*)$")
+_VERDICT = LazyPattern(r"^(?:([245][0-9][0-9]) )?(?:([245]\.[0-9]{1,3}\.[0-9]{1,3}) )?"
+                       r"<([^<>\s]{1,256}@[^<>\s]{1,256})>\.\.\. ?(.*)$")
 # Its verdict on a whole host (V5): "421 example.com (smtp)... Deferred: Connection timed out"
-_HOST_VERDICT = re.compile(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) "
-                           r"\([a-z]{1,20}\)\.\.\. ")
+_HOST_VERDICT = LazyPattern(r"^([245][0-9][0-9]) ([A-Za-z0-9][A-Za-z0-9.-]{0,253}) "
+                            r"\([a-z]{1,20}\)\.\.\. ")
 _RECENT = 50
-_BARE = re.compile(r"^[245][0-9][0-9][ -]")
+_BARE = LazyPattern(r"^[245][0-9][0-9][ -]")
 
 
 class _Reply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..lazyre import LazyPattern
 from ..message import Headers, Message
 from ..model import Kind, Reason
 from ..reasons import phrase_reason
@@ -20,16 +21,16 @@ from .rfc3464 import fields_in_prose, recipient_of
 
 # "(in reply to end of\n    DATA command)": Postfix wraps it anywhere.
 # Possessive words: at most three tries per "in reply to", whatever the text around it.
-_IN_REPLY = re.compile(r"\(?in\s{1,8}+reply\s{1,8}+to\s{1,8}+(?:[A-Za-z]{2,8}+\s{1,8}+){1,3}?"
-                       r"command\)?", re.IGNORECASE)
+_IN_REPLY = LazyPattern(r"\(?in\s{1,8}+reply\s{1,8}+to\s{1,8}+(?:[A-Za-z]{2,8}+\s{1,8}+){1,3}?"
+                        r"command\)?", re.IGNORECASE)
 # "host mx.example.com[192.0.2.1] said:", "connect to mx.example.com[192.0.2.1]:25"
-_HOST = re.compile(r"\b(?:host|connect to|connection with)[ \t\n]{1,4}"
-                   r"([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t\n]{0,4}\[")
+_HOST = LazyPattern(r"\b(?:host|connect to|connection with)[ \t\n]{1,4}"
+                    r"([A-Za-z0-9][A-Za-z0-9.-]{0,253})[ \t\n]{0,4}\[")
 #: Characters of a diagnostic worth reading (the engine keeps 1000 after folding).
 MAX_DIAGNOSTIC = 4000
-_SAID = re.compile(r"\bsaid:[ \t\n]{0,8}")
+_SAID = LazyPattern(r"\bsaid:[ \t\n]{0,8}")
 # "550-5.7.26 " heading each continuation line of a multi-line reply.
-_CONTINUED = re.compile(r"^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,3} {1,4})?")
+_CONTINUED = LazyPattern(r"^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,3} {1,4})?")
 #: SMTP verbs as a transcript writes them -> the command name outcomes carry.
 VERBS: dict[str, str] = {
     "RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "BDAT": "DATA", "EHLO": "EHLO",

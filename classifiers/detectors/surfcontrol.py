@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection
@@ -24,9 +25,9 @@ from .smtptext import Findings, claim, finding
 NAME = "surfcontrol"
 
 _MARKER = "A transcript of the attempts to send the message follows."
-_ADDRESSED = re.compile(r"^Addressed To: ?([^\s]{1,512}@[^\s]{1,512})", re.MULTILINE)
-_FAILED = re.compile(r"^([^\s:]{1,256}@[^\s:]{1,256}): \[[0-9A-Fa-f:.]{2,45}\], ([^\n]{1,2000})$",
-                     re.MULTILINE)
+_ADDRESSED = LazyPattern(r"^Addressed To: ?([^\s]{1,512}@[^\s]{1,512})", re.MULTILINE)
+_FAILED = LazyPattern(r"^([^\s:]{1,256}@[^\s:]{1,256}): \[[0-9A-Fa-f:.]{2,45}\], ([^\n]{1,2000})$",
+                      re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

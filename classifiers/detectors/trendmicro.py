@@ -12,9 +12,8 @@ refused the address; sisimai reads it as userunknown, and so do we.
 """
 from __future__ import annotations
 
-import re
-
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from .base import Detection
@@ -22,9 +21,9 @@ from .smtptext import Findings, claim, command_name, finding
 
 NAME = "trendmicro"
 
-_SENT = re.compile(r"^Sent <<< ?(.*)$")
-_RECEIVED = re.compile(r"^Received >>> ?(.*)$")
-_UNABLE = re.compile(r"Unable to deliver message to <([^<>\s]{1,256}@[^<>\s]{1,256})>")
+_SENT = LazyPattern(r"^Sent <<< ?(.*)$")
+_RECEIVED = LazyPattern(r"^Received >>> ?(.*)$")
+_UNABLE = LazyPattern(r"Unable to deliver message to <([^<>\s]{1,256}@[^<>\s]{1,256})>")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from .base import Detection
@@ -16,8 +17,8 @@ from .smtptext import claim, finding
 NAME = "x1"
 
 _MARKER = "---The following addresses had delivery errors---"
-_LINE = re.compile(r"^([^\s<>\[\]]{1,256}@[^\s<>\[\]]{1,256})[ \t]{1,8}\[([^\]\n]{1,500})\]",
-                   re.MULTILINE)
+_LINE = LazyPattern(r"^([^\s<>\[\]]{1,256}@[^\s<>\[\]]{1,256})[ \t]{1,8}\[([^\]\n]{1,500})\]",
+                    re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

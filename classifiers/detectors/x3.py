@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import COMMANDS
@@ -23,9 +24,9 @@ from .smtptext import claim, finding
 NAME = "x3"
 
 _MARKER = "This is an automatically generated Delivery Status Notification."
-_FAILED = re.compile(r"Del[ie]very to the following recipients failed permanently:")
+_FAILED = LazyPattern(r"Del[ie]very to the following recipients failed permanently:")
 _DETAILS = "Technical details:"
-_SMTP = re.compile(r"^SMTP:([A-Z]{4}) host [0-9A-Za-z.:-]{1,253}: (.*)$", re.MULTILINE)
+_SMTP = LazyPattern(r"^SMTP:([A-Z]{4}) host [0-9A-Za-z.:-]{1,253}: (.*)$", re.MULTILINE)
 
 
 def detect(msg: Message) -> Detection | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..address import find_addresses
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..smtp import COMMANDS
 from .base import Detection
@@ -20,11 +21,11 @@ from .smtptext import claim, finding, unique
 NAME = "x6"
 
 _MARKER = "We had trouble delivering your message. Full details follow:"
-_ERRORS = re.compile(r"^The following recipients returned (permanent|temporary) errors: ",
-                     re.MULTILINE)
+_ERRORS = LazyPattern(r"^The following recipients returned (permanent|temporary) errors: ",
+                      re.MULTILINE)
 _REASON = ". Reason: "
-_REFUSED = re.compile(r"refused to accept your message \(([A-Z ]{4,9})\), with the following error "
-                      r"message: \[([^\]\n]{1,1000})\]")
+_REFUSED = LazyPattern(r"refused to accept your message \(([A-Z ]{4,9})\), with the following error "
+                       r"message: \[([^\]\n]{1,1000})\]")
 
 
 def detect(msg: Message) -> Detection | None:

@@ -12,9 +12,8 @@ said:"; the bracketed tag names the SMTP command ([RCPT_TO], [MAIL_FROM], [DATA]
 """
 from __future__ import annotations
 
-import re
-
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind
 from ..smtp import reply_code_in, status_in
@@ -27,10 +26,10 @@ _END = "--- Below this line is a copy of the message."
 #: The sentence opens the NDR; further down it would be quoted text, not this format.
 _OPENING = 2000
 _SAID = "Remote host said:"
-_TAG = re.compile(r"\[(RCPT_TO|MAIL_FROM|DATA|CONNECT|EHLO|HELO|BDAT)\]")
+_TAG = LazyPattern(r"\[(RCPT_TO|MAIL_FROM|DATA|CONNECT|EHLO|HELO|BDAT)\]")
 _TAG_COMMANDS = {"RCPT_TO": "RCPT", "MAIL_FROM": "MAIL", "DATA": "DATA", "BDAT": "DATA",
                  "CONNECT": "CONN", "EHLO": "EHLO", "HELO": "HELO"}
-_REPLY_COLON = re.compile(r"^([245]\d\d):\s")
+_REPLY_COLON = LazyPattern(r"^([245]\d\d):\s")
 
 
 def detect(msg: Message) -> Detection | None:

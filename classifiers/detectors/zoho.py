@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..address import normalise
+from ..lazyre import LazyPattern
 from ..message import Message
 from ..model import Kind, Reason
 from ..smtp import status_in
@@ -21,11 +22,11 @@ from .base import Detection, Finding
 NAME = "zoho"
 
 _SENDER = "zoho.com"
-_FAILED = re.compile(r"^([^\s@]{1,320}@[^\s@]{1,255}) ([^,\n]{0,80}), ERROR_CODE :([^\n]{0,2000})$",
-                     re.MULTILINE)
+_FAILED = LazyPattern(r"^([^\s@]{1,320}@[^\s@]{1,255}) ([^,\n]{0,80}), ERROR_CODE :([^\n]{0,2000})$",
+                      re.MULTILINE)
 _CODE_SEP = ", ERROR_CODE :"
-_WARNED = re.compile(r"^\[Status: ([^,\]]{0,40}), Address: <([^>]{1,320})>, "
-                     r"ResponseCode (\d{3}), ([^\]]{0,2000})\]", re.MULTILINE)
+_WARNED = LazyPattern(r"^\[Status: ([^,\]]{0,40}), Address: <([^>]{1,320})>, "
+                      r"ResponseCode (\d{3}), ([^\]]{0,2000})\]", re.MULTILINE)
 _WARNING = "THIS IS A WARNING MESSAGE ONLY"
 
 
