@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, and_, func, select, type_coerce
+from sqlalchemy import Engine, and_, func, select, text, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -59,7 +59,7 @@ def is_canonical(address: str) -> bool:
 
 def _query(raw_times: bool = False) -> Any:
     """The suppressions, by address; ``raw_times``: the time columns as the driver gives them
-    (for ``_sqlite_times``)."""
+    (for ``_time_reader``)."""
     columns = [type_coerce(getattr(Address, f), NullType()).label(f) if raw_times and f in _TIMES
                else getattr(Address, f) for f in _FIELDS if f != "diagnostic"]
     return (select(*columns, func.coalesce(Outcome.diagnostic, ""))
@@ -74,19 +74,12 @@ def suppression_batches(session: Session, allow: tuple[str, ...] = (),
     """``suppressions`` in lists of at most ``size``, streamed (a server-side cursor on
     PostgreSQL): memory stays bounded however long the list is."""
     connection = session.connection()
-    make = Suppression._make
-    if connection.dialect.name == "sqlite":
-        t = _sqlite_times(connection.dialect)
-        result = connection.execute(_query(raw_times=True).execution_options(yield_per=size))
+    make, t = Suppression._make, _time_reader(connection.dialect)
+    result = connection.execute(_query(raw_times=True).execution_options(yield_per=size))
 
-        def convert(rows: Any) -> list[Suppression]:
-            return [make((a, b, c, d, t(e), t(f), g, h, t(i), j, k, m))
-                    for a, b, c, d, e, f, g, h, i, j, k, m in rows if is_canonical(a)]
-    else:
-        result = connection.execute(_query().execution_options(yield_per=size))
-
-        def convert(rows: Any) -> list[Suppression]:
-            return [make(row) for row in rows if is_canonical(row[0])]
+    def convert(rows: Any) -> list[Suppression]:
+        return [make((a, b, c, d, t(e), t(f), g, h, t(i), j, k, m))
+                for a, b, c, d, e, f, g, h, i, j, k, m in rows if is_canonical(a)]
     for rows in result.partitions():
         batch = convert(rows)
         if allow:
@@ -95,13 +88,21 @@ def suppression_batches(session: Session, allow: tuple[str, ...] = (),
             yield batch
 
 
-def _sqlite_times(dialect: Dialect) -> Callable[[Any], datetime | None]:
-    """What ``models.UTCDateTime`` makes of a time SQLite stored, five times faster: SQLAlchemy
-    stores UTC as naive ISO text, and ``fromisoformat`` of that text with ``+00:00`` is that
-    time in UTC. Anything else (should there be anything) goes the column type's own way."""
+def _time_reader(dialect: Dialect) -> Callable[[Any], datetime | None]:
+    """What ``models.UTCDateTime`` makes of a time column as the driver gives it, faster.
+    SQLite: SQLAlchemy stores UTC as naive ISO text, and ``fromisoformat`` of that text with
+    ``+00:00`` is that time in UTC (five times faster than parsing it and then attaching
+    UTC). PostgreSQL: a time already in UTC (``write_exports`` asks for UTC) is taken as it
+    comes. Anything else goes the column type's own way."""
     exact = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
     assert exact is not None
     parse, utc = datetime.fromisoformat, timezone.utc
+    if dialect.name != "sqlite":
+        def read_aware(value: Any) -> datetime | None:
+            if value is None or getattr(value, "tzinfo", None) is utc:
+                return value
+            return exact(value)   # type: ignore[no-any-return]
+        return read_aware
 
     def read(value: Any) -> datetime | None:
         if type(value) is str:
@@ -158,6 +159,10 @@ def write_exports(engine: Engine, config: Config, now: datetime | None = None) -
         for (fmt, _), writer in zip(targets, writers):
             by_row.setdefault(fmt.row, []).append(writer)
         with Session(engine) as session:
+            if session.connection().dialect.name == "postgresql":
+                # times come as UTC (tzinfo timezone.utc), not converted one by one; the same
+                # instants (this transaction only)
+                session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
             for batch in suppression_batches(session, config.policy.allow):
                 for row, takers in by_row.items():
                     rows = list(map(row, batch))

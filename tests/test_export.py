@@ -9,7 +9,8 @@ import stat
 import time
 import tracemalloc
 from dataclasses import replace
-from datetime import timezone
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, insert, select
@@ -19,7 +20,7 @@ from daemon.config import Config, ExportConfig, PolicyConfig
 from daemon.db import session_scope
 from daemon.addresses import normalize_address
 from daemon.export import (
-    EXPORT_COLUMNS, FILE_MODE, _sqlite_times, is_canonical, spreadsheet_safe, suppressions,
+    EXPORT_COLUMNS, FILE_MODE, _time_reader, is_canonical, spreadsheet_safe, suppressions,
     write_exports,
 )
 from daemon.models import Address, AddressAction, UTCDateTime
@@ -217,17 +218,30 @@ def test_is_canonical_agrees_with_normalize_address_on_random_addresses():
     "2026-01-05T09:00", "2026-01-05", "0999-12-31 23:59:59.999999", "9999-12-31 23:59:59.999999",
     "2026-01-05 09:00:00+02:00", "2026-01-05 09:00:00Z", None,
 ])
-def test_sqlite_times_are_read_as_utc_datetime_reads_them(stored):
+def test_time_reader_are_read_as_utc_datetime_reads_them(stored):
     dialect = create_engine("sqlite://").dialect
     exact = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
     try:
         expected = exact(stored)
     except ValueError:
         with pytest.raises(ValueError):
-            _sqlite_times(dialect)(stored)
+            _time_reader(dialect)(stored)
         return
-    got = _sqlite_times(dialect)(stored)
+    got = _time_reader(dialect)(stored)
     assert got == expected and (got is None or got.utcoffset() == expected.utcoffset() == days(0))
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2026, 1, 5, 9, tzinfo=timezone.utc), datetime(2026, 1, 5, 9, tzinfo=ZoneInfo("Etc/UTC")),
+    datetime(2026, 1, 5, 9, tzinfo=ZoneInfo("Europe/Berlin")), datetime(2026, 1, 5, 9), None,
+])
+def test_postgresql_times_are_read_as_utc_datetime_reads_them(value):
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.psycopg.dialect()
+    expected = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)(value)
+    got = _time_reader(dialect)(value)
+    assert got == expected and (got is None or got.tzinfo is timezone.utc)
 
 
 def test_suppressions_carry_what_the_models_read(engine, tmp_path):
