@@ -85,7 +85,8 @@ def iso_utc(value: datetime | None) -> str:
     """``2026-01-05T09:00:00Z`` (whole seconds: any fraction is cut); "" for no time."""
     if not value:
         return ""
-    value = value.astimezone(timezone.utc)
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
     if value.year < 1000:                    # strftime's %Y does not pad these to 4 digits
         return value.strftime(ISO_UTC)
     return value.isoformat()[:19] + "Z"      # the same text as strftime(ISO_UTC), 2x faster
@@ -132,8 +133,12 @@ def smtp_text(s: Suppression) -> str:
 # --- row functions (pure: Suppression -> cells, in the format's column order) --------------
 
 def generic_row(s: Suppression) -> tuple[Any, ...]:
-    return (s.address, s.reason, s.status, s.reply_code, iso_utc(s.first_seen),
-            iso_utc(s.last_seen), s.bounce_count, s.source_message_id, iso_utc(s.suppressed_at),
+    # most addresses bounced once and were suppressed then: one time, written once
+    first, last, suppressed = s.first_seen, s.last_seen, s.suppressed_at
+    last_text = iso_utc(last)
+    return (s.address, s.reason, s.status, s.reply_code,
+            last_text if first == last else iso_utc(first), last_text, s.bounce_count,
+            s.source_message_id, last_text if suppressed == last else iso_utc(suppressed),
             s.manual)
 
 

@@ -16,8 +16,8 @@ from daemon.config import Config, ConfigError, ExportConfig, ExportTarget, parse
 from daemon.db import session_scope
 from daemon.export import export_files, write_exports
 from daemon.formats import (
-    FORMATS, CsvWriter, JsonDocumentWriter, JsonLinesWriter, LinesWriter, Suppression, iso_utc,
-    rfc2822_utc, spreadsheet_safe,
+    FORMATS, CsvWriter, JsonDocumentWriter, JsonLinesWriter, LinesWriter, Suppression, generic_row,
+    iso_utc, rfc2822_utc, spreadsheet_safe,
 )
 from daemon.models import AddressAction
 from daemon.policy import recompute
@@ -299,3 +299,16 @@ def test_time_helpers_match_the_standard_library(value):
     assert iso_utc(value) == utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert rfc2822_utc(value) == email.utils.format_datetime(utc, usegmt=True).replace(" GMT", " UTC")
     assert iso_utc(None) == "" and rfc2822_utc(None) == ""
+
+
+def test_generic_row_writes_each_time_as_iso_utc_would():
+    t = datetime(2026, 1, 5, 9, 0, 0, 500, tzinfo=timezone.utc)
+    berlin = t.astimezone(timezone(timedelta(hours=1)))          # the same instant
+    later = t + timedelta(microseconds=1)                        # the same second, not equal
+    for first, last, suppressed in [(t, t, t), (None, None, None), (None, t, None), (t, None, t),
+                                    (berlin, t, berlin), (t, later, t), (later, t, None),
+                                    (t, t + timedelta(days=1), t + timedelta(days=2))]:
+        s = Suppression(address="a@example.org", reason="userunknown", first_seen=first,
+                        last_seen=last, suppressed_at=suppressed)
+        assert generic_row(s)[4:6] + generic_row(s)[8:9] == (
+            iso_utc(first), iso_utc(last), iso_utc(suppressed))
