@@ -149,9 +149,15 @@ def first_word(value: str) -> str:
     return words[0].lower() if words else ""
 
 
-def from_dsn(block: Headers, prose: str = "") -> Finding:
-    """One DSN recipient block as a Finding; ``prose`` is the human text about it."""
-    recipient = recipient_of(block)
+def dsn_action(block: Headers) -> str:
+    """A DSN recipient block's Action as one word, "failed" when it gives none."""
+    return first_word(block.get("action")) or "failed"
+
+
+def from_dsn(block: Headers, prose: str = "", recipient: str | None = None) -> Finding:
+    """One DSN recipient block as a Finding; ``prose`` is the human text about it and
+    ``recipient`` its ``recipient_of`` when the caller has it."""
+    recipient = recipient_of(block) if recipient is None else recipient
     diagnostic = type_stripped(block.get("diagnostic-code"))
     remote = type_stripped(block.get("remote-mta")) or host_in(diagnostic) or host_in(prose)
     words = server_words(diagnostic or prose)
@@ -160,5 +166,5 @@ def from_dsn(block: Headers, prose: str = "") -> Finding:
     local = block.get("diagnostic-code").split(";", 1)[0].strip().lower() == "x-unix"
     return finding(recipient, words, status=first_word(block.get("status")),
                    command=command_of(diagnostic) or command_of(prose),
-                   remote_mta=remote.lower(), action=first_word(block.get("action")) or "failed",
+                   remote_mta=remote.lower(), action=dsn_action(block),
                    reason=Reason.MAILERERROR if local and phrase_reason(words) is None else None)
