@@ -3,6 +3,7 @@
 exceptions and broken promises found (both must be 0).
 
     python bench/fuzz.py [--inputs N] [--size-mb MB] [--seed S] [--atheris RUNS] [--save DIR]
+                         [--stages crafted,floods,mutations,lines] [--top N]
 
 Five stages, all through ``classifiers.classify`` with the invariants of
 ``tests/hostile.violations``:
@@ -55,6 +56,7 @@ class Tally:
         self.seconds = 0.0
         self.broken: list[tuple[str, list[str]]] = []
         self.slowest: tuple[float, str, int] = (0.0, "", 0)        # (s/MB, label, size)
+        self.per_mb: dict[str, tuple[float, int]] = {}               # case -> (worst s/MB, size)
         self.slowest_abs: tuple[float, str, int] = (0.0, "", 0)    # (s, label, size)
         self.superlinear: list[tuple[str, float]] = []
         self.save = save
@@ -71,9 +73,14 @@ class Tally:
         self.inputs += 1
         self.bytes += len(raw)
         self.seconds += elapsed
-        if len(raw) >= RANKED_FROM and elapsed / (len(raw) / MB) > self.slowest[0]:
-            self.slowest = (elapsed / (len(raw) / MB), label, len(raw))
-            self.slowest_raw = raw
+        if len(raw) >= RANKED_FROM:
+            rate = elapsed / (len(raw) / MB)
+            case = label.rsplit("@", 1)[0]
+            if rate > self.per_mb.get(case, (0.0, 0))[0]:
+                self.per_mb[case] = (rate, len(raw))
+            if rate > self.slowest[0]:
+                self.slowest = (rate, label, len(raw))
+                self.slowest_raw = raw
         if elapsed > self.slowest_abs[0]:
             self.slowest_abs = (elapsed, label, len(raw))
         if problems:
@@ -180,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood-mb", type=float, default=2.0, help="size of marker floods")
     parser.add_argument("--line-repeat", type=int, default=2000, help="line growth stage")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stages", default="crafted,floods,mutations,lines",
+                        help="comma-separated stages to run (default: all but atheris)")
+    parser.add_argument("--top", type=int, default=5, help="list this many slowest cases per MB")
     parser.add_argument("--atheris", type=int, default=0, metavar="RUNS")
     parser.add_argument("--save", type=Path,
                         default=Path(tempfile.gettempdir()) / "bouncewatch-fuzz-findings")
@@ -191,18 +201,24 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally(args.save)
     wall = time.perf_counter()
 
-    crafted_stage(tally, int(args.size_mb * MB))
-    print(f"crafted     {tally.inputs:8d} inputs  {tally.bytes / MB:9.1f} MB", flush=True)
-    before = tally.inputs
-    flood_stage(tally, int(args.flood_mb * MB))
-    print(f"floods      {tally.inputs - before:8d} inputs", flush=True)
-    before = tally.inputs
-    seeds = mutation_stage(tally, args.inputs, args.seed)
-    print(f"mutations   {tally.inputs - before:8d} inputs  (from {seeds} real bounces)", flush=True)
-    before = tally.inputs
-    line_growth_stage(tally, args.line_repeat)
-    print(f"line growth {tally.inputs - before:8d} inputs  (each fixture line x{args.line_repeat}"
-          f" and x{4 * args.line_repeat})", flush=True)
+    stages = set(args.stages.split(","))
+    if "crafted" in stages:
+        crafted_stage(tally, int(args.size_mb * MB))
+        print(f"crafted     {tally.inputs:8d} inputs  {tally.bytes / MB:9.1f} MB", flush=True)
+    if "floods" in stages:
+        before = tally.inputs
+        flood_stage(tally, int(args.flood_mb * MB))
+        print(f"floods      {tally.inputs - before:8d} inputs", flush=True)
+    if "mutations" in stages:
+        before = tally.inputs
+        seeds = mutation_stage(tally, args.inputs, args.seed)
+        print(f"mutations   {tally.inputs - before:8d} inputs  (from {seeds} real bounces)",
+              flush=True)
+    if "lines" in stages:
+        before = tally.inputs
+        line_growth_stage(tally, args.line_repeat)
+        print(f"line growth {tally.inputs - before:8d} inputs  (each fixture line "
+              f"x{args.line_repeat} and x{4 * args.line_repeat})", flush=True)
     if args.atheris:
         before = tally.inputs
         note = atheris_stage(tally, args.atheris)
@@ -214,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bytes classified       {tally.bytes / MB:.1f} MB in {tally.seconds:.1f} s CPU "
           f"({time.perf_counter() - wall:.1f} s wall)")
     print(f"slowest per MB         {rate:.3f} s/MB  {label} ({size / MB:.2f} MB)")
+    for case, (case_rate, case_size) in sorted(tally.per_mb.items(), key=lambda kv: -kv[1][0])[
+            1:args.top]:
+        print(f"                       {case_rate:.3f} s/MB  {case} ({case_size / MB:.2f} MB)")
     print(f"slowest input          {worst:.3f} s  {worst_label} ({worst_size / MB:.2f} MB)")
     print(f"super-linear cases     {len(tally.superlinear)}"
           + "".join(f"\n    {lbl}: x{g:.1f} for 4x the input" for lbl, g in tally.superlinear))

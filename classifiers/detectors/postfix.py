@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from ..address import find_addresses
 from ..lazyre import LazyPattern
-from ..message import Headers, Message
+from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import (Findings, claim, command_name, command_of, dsn_action, dsn_blocks,
-                       finding, from_dsn, host_in, server_words, unique)
+from .smtptext import (claim, command_name, command_of, dsn_blocks, finding, from_dsn, host_in,
+                       per_recipient, server_words, unique)
 
 NAME = "postfix"
 
@@ -43,24 +43,14 @@ def detect(msg: Message) -> Detection | None:
     prose = paragraphs(msg.text)
     blocks = dsn_blocks(msg)
     if blocks:
-        return _from_blocks(blocks, prose)
+        return per_recipient(blocks, lambda block, recipient: from_dsn(
+            block, prose.get(recipient.lower(), ""), recipient))
     findings = [_from_prose(addr, text) for addr, text in prose.items()]
     if not findings:
         # "--- Delivery report unavailable ---": the returned message names the recipient.
         findings = [Finding(recipient=a, action="failed")
                     for a in find_addresses(msg.original_headers.get("to"))[:1]]
     return claim(kind_of(f.action for f in findings), unique(findings))
-
-
-def _from_blocks(blocks: tuple[Headers, ...], prose: dict[str, str]) -> Detection | None:
-    """One Finding per recipient of the DSN blocks, each read once (a report may repeat one
-    endlessly), with what the prose says about it; every block's action decides the kind."""
-    found = Findings()
-    for block in blocks:
-        recipient = recipient_of(block)
-        if found.wants(recipient):
-            found.add(from_dsn(block, prose.get(recipient.lower(), ""), recipient))
-    return claim(kind_of(dsn_action(b) for b in blocks), found.all())
 
 
 def paragraphs(text: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
 from .rfc3464 import kind_of, recipient_of
-from .smtptext import claim, command_name, dsn_blocks, finding, first_word, join_reply, unique
+from .smtptext import (claim, command_name, dsn_action, dsn_blocks, finding, first_word,
+                       join_reply, per_recipient, unique)
 
 NAME = "sendmail"
 
@@ -79,10 +80,9 @@ def detect(msg: Message, nested: bool = False) -> Detection | None:
         if inner is not None and inner.findings:
             return inner
     if blocks:
-        findings = [_from_block(b, transcript) for b in blocks]
-    else:
-        findings = [_from_transcript(a, transcript, "", "")
-                    for a in _recipients(text, transcript, msg)]
+        return per_recipient(blocks, lambda block, recipient: _from_block(block, transcript,
+                                                                          recipient))
+    findings = [_from_transcript(a, transcript, "", "") for a in _recipients(text, transcript, msg)]
     return claim(kind_of(f.action for f in findings), unique(findings))
 
 
@@ -161,11 +161,9 @@ def read_transcript(section: str) -> _Transcript:
     return out
 
 
-def _from_block(block: Headers, transcript: _Transcript) -> Finding:
-    recipient = recipient_of(block)
+def _from_block(block: Headers, transcript: _Transcript, recipient: str) -> Finding:
     return _from_transcript(recipient, transcript, type_stripped(block.get("diagnostic-code")),
-                            first_word(block.get("status")),
-                            first_word(block.get("action")) or "failed",
+                            first_word(block.get("status")), dsn_action(block),
                             type_stripped(block.get("remote-mta")).lower())
 
 

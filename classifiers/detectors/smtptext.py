@@ -8,7 +8,7 @@ spoke (which beats the MTA's guess), and DSN blocks read beside the prose. Pure 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..lazyre import LazyPattern
 from ..message import Headers, Message
@@ -17,7 +17,7 @@ from ..reasons import phrase_reason
 from ..smtp import command_in, is_generic, status_in, type_stripped
 from ..text import fold
 from .base import Detection, Finding
-from .rfc3464 import fields_in_prose, recipient_of
+from .rfc3464 import fields_in_prose, kind_of, recipient_of
 
 # "(in reply to end of\n    DATA command)": Postfix wraps it anywhere.
 # Possessive words: at most three tries per "in reply to", whatever the text around it.
@@ -130,6 +130,18 @@ def unique(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     for found in findings:
         seen.setdefault(found.recipient.strip().lower(), found)
     return tuple(seen.values())
+
+
+def per_recipient(blocks: tuple[Headers, ...],
+                  read: Callable[[Headers, str], Finding]) -> Detection | None:
+    """``read(block, its recipient)`` for the first DSN block of each recipient: a report
+    repeating one endlessly costs one reading of it; every block's action decides the kind."""
+    found = Findings()
+    for block in blocks:
+        recipient = recipient_of(block)
+        if found.wants(recipient):
+            found.add(read(block, recipient))
+    return claim(kind_of(dsn_action(b) for b in blocks), found.all())
 
 
 def dsn_blocks(msg: Message) -> tuple[Headers, ...]:
