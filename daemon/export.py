@@ -27,7 +27,7 @@ from sqlalchemy.types import NullType
 from .addresses import allow_matches, normalize_address
 from .config import Config, ExportConfig
 from .formats import (  # noqa: F401 - spreadsheet_safe and iso_utc are part of this API
-    EXPORT_COLUMNS, FORMATS, Format, Suppression, Writer, generic_row, iso_utc, spreadsheet_safe,
+    EXPORT_COLUMNS, FORMATS, Format, Suppression, Writer, iso_utc, spreadsheet_safe,
 )
 from .models import Address, AddressState, Outcome, UTCDateTime
 
@@ -122,12 +122,6 @@ def suppressions(session: Session, allow: tuple[str, ...] = ()) -> Iterator[Supp
     ``diagnostic`` is the SMTP text of the outcome that caused it (its source message)."""
     for batch in suppression_batches(session, allow):
         yield from batch
-
-
-def suppression_rows(session: Session, allow: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
-    """``suppressions`` as the generic export's records (times as ISO strings)."""
-    for s in suppressions(session, allow):
-        yield dict(zip(EXPORT_COLUMNS, generic_row(s)))
 
 
 STALE_TEMPORARY_SECONDS = 3600
