@@ -435,9 +435,12 @@ def test_the_slice_index_gives_the_plain_scan_answer():
     for text in samples + pairs + ["", "abc", "ＵＳＥＲ ＵＮＫＮＯＷＮ"]:
         text = normalise_text(text)
         assert reasons._phrases(text) is reasons._first_match(text, reasons._ROWS), text
-        slices = reasons.slices_of(text)
-        assert (reasons._indexed_match(text, slices, reasons._OVERRIDE_TABLE)
+        keys, _, overrides = reasons.lookup_of(text)
+        assert (reasons._indexed_match(text, keys, overrides)
                 is reasons._first_match(text, reasons._OVERRIDE_ROWS)), text
+        slices = reasons.slices_of(text)  # the slice index serves any text
+        assert (reasons._indexed_match(text, slices, reasons._PHRASE_TABLE)
+                is reasons._first_match(text, reasons._ROWS)), text
 
 
 def test_long_input_is_bounded():
