@@ -23,20 +23,29 @@ class FrozenError(AttributeError):
 
 
 class Frozen:
-    """Base of an immutable value type whose fields are its ``__slots__``."""
+    """Base of an immutable value type whose fields are its ``__slots__``, except those it
+    names ``_derived``: values its ``__init__`` computes once from the fields (kept for cheap
+    reading; not passed to ``__init__``, compared or copied)."""
 
     __slots__: tuple[str, ...] = ()
+    _derived: tuple[str, ...] = ()
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The fields ``__init__`` takes, in order."""
+        return tuple(name for name in cls.__slots__ if name not in cls._derived)
 
     def values(self) -> tuple[object, ...]:
         """The fields' values, in slot order."""
-        return tuple([getattr(self, name) for name in self.__slots__])
+        return tuple([getattr(self, name) for name in self.field_names()])
 
     def replace(self, **changes: object) -> Self:
         """A copy with the named fields changed (``dataclasses.replace``)."""
-        unknown = changes.keys() - set(self.__slots__)
+        names = self.field_names()
+        unknown = changes.keys() - set(names)
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
-        return type(self)(*[changes.get(name, getattr(self, name)) for name in self.__slots__])
+        return type(self)(*[changes.get(name, getattr(self, name)) for name in names])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
@@ -53,7 +62,7 @@ class Frozen:
         return hash(self.values())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.field_names())
         return f"{type(self).__name__}({fields})"
 
     def __reduce__(self) -> tuple[type[Self], tuple[object, ...]]:

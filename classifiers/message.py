@@ -102,8 +102,12 @@ class Message(Frozen):
     content_type: str                   # the top-level content type
     report_type: str                    # multipart/report's report-type parameter
     defects: tuple[str, ...]            # what was wrong with the MIME
+    subject: str                        # headers' Subject, read once: every detector asks
+    sender: str                         # headers' From, likewise
     __slots__ = ("headers", "text", "parts", "dsn_fields", "dsn_recipients", "feedback",
-                 "original_headers", "original_text", "content_type", "report_type", "defects")
+                 "original_headers", "original_text", "content_type", "report_type", "defects",
+                 "subject", "sender")
+    _derived = ("subject", "sender")
 
     def __init__(self, headers: Headers, text: str, parts: tuple[Part, ...] = (),
                  dsn_fields: Headers | None = None, dsn_recipients: tuple[Headers, ...] = (),
@@ -121,14 +125,9 @@ class Message(Frozen):
         _set(self, "content_type", content_type)
         _set(self, "report_type", report_type)
         _set(self, "defects", defects)
+        _set(self, "subject", headers.get("subject"))
+        _set(self, "sender", headers.get("from"))
 
-    @property
-    def subject(self) -> str:
-        return self.headers.get("subject")
-
-    @property
-    def sender(self) -> str:
-        return self.headers.get("from")
 
     @property
     def is_dsn(self) -> bool:
