@@ -1201,90 +1201,60 @@ def _first_match(text: str, entries: tuple[Entry, ...]) -> Reason | None:
     return None
 
 
-GramIndex = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]
-#: Entries in precedence order with their index (``_gram_index`` or ``_word_index``).
-Table = tuple[tuple[Entry, ...], GramIndex]
-#: A normalised text's index keys and the (phrase, override) tables they are keys of.
-Lookup = tuple[set[str], Table, Table]
-_GRAM = 4
-#: A word's first ``_GRAM`` characters (the key ``_word_index`` files an entry under).
-_WORD_KEY = itemgetter(slice(0, _GRAM))
+#: Entries filed by key; those filed under none (any text, ASCII text): see ``_word_index``.
+WordIndex = tuple[dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...]]
+#: Entries in precedence order with their index.
+Table = tuple[tuple[Entry, ...], WordIndex]
+_KEY = 4
+#: A word's first ``_KEY`` characters: what the index files entries under.
+_WORD_KEY = itemgetter(slice(0, _KEY))
 
 
-def _gram_index(entries: tuple[Entry, ...]) -> GramIndex:
-    """Each entry keyed by the ``_GRAM`` characters in the middle of its first part (an entry
-    can only match a text holding that slice); entries too short for one are always tried.
-    Cheap to build: one slice per entry."""
-    keyed: dict[str, list[int]] = {}
-    always: list[int] = []
-    for number, (first, _, _) in enumerate(entries):
-        if len(first) < _GRAM:
-            always.append(number)
-            continue
-        middle = (len(first) - _GRAM) // 2
-        keyed.setdefault(first[middle:middle + _GRAM], []).append(number)
-    return {g: tuple(numbers) for g, numbers in keyed.items()}, tuple(always)
-
-
-def _word_index(entries: tuple[Entry, ...]) -> GramIndex:
-    """Each entry keyed by the first ``_GRAM`` characters of the first word of its first part
-    that a space precedes and that is that long: in a normalised text holding the phrase,
-    that word starts a word of the text too, so the text is looked up by its words' first
-    characters, not by every slice of it (a tenth of the keys). Entries without such a word
-    are always tried."""
+def _word_index(entries: tuple[Entry, ...]) -> WordIndex:
+    """Each entry filed under the first ``_KEY`` characters of the first word of its first
+    part that a space precedes and that is that long. In a normalised text (whitespace
+    folded to single spaces) holding the phrase, that word starts a word of the text too: a
+    text is looked up by its words' first characters (``keys_of``), a few keys, and only the
+    entries filed under them are tried. Entries without such a word (one word, Japanese
+    without spaces) are always tried; for an ASCII text only the ASCII ones."""
     keyed: dict[str, list[int]] = {}
     always: list[int] = []
     for number, (first, _, _) in enumerate(entries):
         for word in first.split(" ")[1:]:
-            if len(word) >= _GRAM:
-                keyed.setdefault(word[:_GRAM], []).append(number)
+            if len(word) >= _KEY:
+                keyed.setdefault(word[:_KEY], []).append(number)
                 break
         else:  # no such word
             always.append(number)
-    return {k: tuple(numbers) for k, numbers in keyed.items()}, tuple(always)
+    always_ascii = tuple(n for n in always
+                         if entries[n][0].isascii() and "".join(entries[n][1]).isascii())
+    return {k: tuple(numbers) for k, numbers in keyed.items()}, tuple(always), always_ascii
 
 
-def _ascii(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-    """The entries an ASCII text can hold."""
-    return tuple(e for e in entries if e[0].isascii() and "".join(e[1]).isascii())
+_PHRASE_TABLE: Table = (_ROWS, _word_index(_ROWS))
+_OVERRIDE_TABLE: Table = (_OVERRIDE_ROWS, _word_index(_OVERRIDE_ROWS))
 
 
-_PHRASE_TABLE: Table = (_ROWS, _gram_index(_ROWS))
-_OVERRIDE_TABLE: Table = (_OVERRIDE_ROWS, _gram_index(_OVERRIDE_ROWS))
-_ROWS_ASCII = _ascii(_ROWS)
-_PHRASE_WORDS: Table = (_ROWS_ASCII, _word_index(_ROWS_ASCII))
-_OVERRIDE_WORDS: Table = (_ascii(_OVERRIDE_ROWS), _word_index(_ascii(_OVERRIDE_ROWS)))
-
-
-def slices_of(text: str) -> set[str]:
-    """Every ``_GRAM``-character slice of ``text``: the keys ``_gram_index`` is read with."""
-    return {text[i:i + _GRAM] for i in range(len(text) - _GRAM + 1)}
-
-
-def lookup_of(text: str) -> Lookup:
-    """How to look a normalised text up, once for every table: an ASCII text (whitespace
-    folded to single spaces) by its words' first characters, any other (Japanese runs on
-    without spaces) by every slice of it."""
-    if text.isascii():
-        return set(map(_WORD_KEY, text.split(" "))), _PHRASE_WORDS, _OVERRIDE_WORDS
-    return slices_of(text), _PHRASE_TABLE, _OVERRIDE_TABLE
+def keys_of(text: str) -> set[str]:
+    """The keys a normalised text is looked up by: its words' first ``_KEY`` characters."""
+    return set(map(_WORD_KEY, text.split(" ")))
 
 
 def _indexed_match(text: str, keys: set[str], table: Table) -> Reason | None:
-    """``_first_match`` over the table's entries, trying only those whose key is among the
-    text's ``keys`` (same answer, a fraction of the work)."""
-    entries, (keyed, always) = table
-    for number in sorted(chain(always, *(keyed[key] for key in keys & keyed.keys()))):
+    """``_first_match`` over the table's entries, trying only those filed under one of the
+    text's ``keys`` and those always tried (same answer, a fraction of the work)."""
+    entries, (keyed, always, always_ascii) = table
+    tried = always_ascii if text.isascii() else always
+    for number in sorted(chain(tried, *(keyed[key] for key in keys & keyed.keys()))):
         first, rest, reason = entries[number]
         if first in text and (not rest or _found(text, first, rest)):
             return reason
     return None
 
 
-def _phrases(text: str, lookup: Lookup | None = None) -> Reason | None:
+def _phrases(text: str, keys: set[str] | None = None) -> Reason | None:
     """The first reason in ``PHRASES`` order one of whose phrases occurs in ``text``."""
-    keys, phrases, _ = lookup_of(text) if lookup is None else lookup
-    return _indexed_match(text, keys, phrases)
+    return _indexed_match(text, keys_of(text) if keys is None else keys, _PHRASE_TABLE)
 
 
 def phrase_reason(diagnostic: str) -> Reason | None:
@@ -1297,11 +1267,11 @@ def status_of(status: str) -> str:
     return status.strip().lstrip("#").strip()
 
 
-def _doubt(found: Reason, text: str, lookup: Lookup | None = None) -> Reason:
+def _doubt(found: Reason, text: str, keys: set[str] | None = None) -> Reason:
     """A dead-address reason unless the text also names a sender-side or transient one."""
     if found in DEAD_REASONS:
-        keys, _, overrides = lookup_of(text) if lookup is None else lookup
-        return _indexed_match(text, keys, overrides) or found
+        return _indexed_match(text, keys_of(text) if keys is None else keys,
+                              _OVERRIDE_TABLE) or found
     return found
 
 
@@ -1331,10 +1301,10 @@ def _reason(text: str, status: str, reply_code: str, command: str, host: str) ->
         return _doubt(found, text)
     if status in SPECIFIC_STATUS:
         return _doubt(SPECIFIC_STATUS[status], text)
-    lookup = lookup_of(text)
-    found = _first_match(text, _NDR_ROWS) or _phrases(text, lookup)
+    keys = keys_of(text)
+    found = _first_match(text, _NDR_ROWS) or _phrases(text, keys)
     if found is not None:
-        found = _doubt(found, text, lookup)
+        found = _doubt(found, text, keys)
         if found is R.USERUNKNOWN:
             return _mailbox_or_filter(status, command, text)
         return found
