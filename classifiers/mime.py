@@ -159,11 +159,11 @@ def _split_clean_header(data: bytes) -> tuple[list[tuple[str, str]], bytes] | No
     if end == -1 or end > MAX_CLEAN_HEADER:
         return None
     head = data[:end].decode("ascii", "surrogateescape")
-    if _BLANKISH_LINE.search(head):
+    folded = head.count("\n ") + head.count("\n\t")  # lines starting with blanks
+    if folded and _BLANKISH_LINE.search(head):
         return None
     fields = text_fields(head)
-    lines = head.count("\n") + 1 - head.count("\n ") - head.count("\n\t")
-    if len(fields) != lines or len(fields) > MAX_FIELDS:
+    if len(fields) != head.count("\n") + 1 - folded or len(fields) > MAX_FIELDS:
         return None
     return fields, data[end + 2:]
 
