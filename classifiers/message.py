@@ -296,8 +296,8 @@ def _flush(items: list[tuple[str, str]], names: set[str], per_message: list[tupl
 
 def parse_header_block(text: str) -> Headers:
     """The header fields at the start of ``text`` (up to the first blank line), decoded."""
-    head = text.split("\n\n", 1)[0]
-    return Headers(decode_fields(mime.text_fields(head)))
+    end = text.find("\n\n")
+    return Headers(decode_fields(mime.text_fields(text if end == -1 else text[:end])))
 
 
 class _Walker:
