@@ -6,15 +6,17 @@
 For each N: a throwaway Dovecot (tests/imapservers.py) gets N bounces made from templates
 (tests/bouncegen.py: hard and soft, 1,000 recipients) dropped straight into the maildir's
 ``new/``; the floor is the bare IMAP fetch of the same mailbox (imapclient, BODY.PEEK[] in
-batches of 100, nothing else); then one ``bouncewatch poll --once`` process records every
-message into a fresh SQLite file (or PostgreSQL database) and moves it. Prints messages per
-second of each (the poll's also per second of its own CPU time, the steadier figure on
-a busy machine) and the poll process's peak resident memory (bench/measure.py): flat
-memory means the same peak for every N.
+batches of the default ``batch_size``, nothing else); then one ``bouncewatch poll --once``
+process (default settings but for logging) records every message into a fresh SQLite file
+(or PostgreSQL database) and moves it. Prints messages per second of each (the poll's also
+per second of its own CPU time, the steadier figure on a busy machine) and the poll
+process's peak resident memory (bench/measure.py): flat memory means the same peak for
+every N.
 """
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 import os
 import shutil
 import subprocess
@@ -31,7 +33,10 @@ from bouncegen import bounce  # noqa: E402  (after the path is set)
 from imapservers import ImapServer, empty_account, run_dovecot  # noqa: E402
 from measure import Run, measure  # noqa: E402
 
-BATCH = 100
+from daemon.config import AccountConfig  # noqa: E402
+
+#: The default ``batch_size``, as the poll uses it.
+BATCH = next(f.default for f in fields(AccountConfig) if f.name == "batch_size")
 RECIPIENTS = 1000
 CONFIG = """\
 [database]
@@ -43,7 +48,6 @@ port = {port}
 security = "plain"
 username = "{user}"
 password_env = "BW_BENCH_PASSWORD"
-batch_size = {batch}
 [logging]
 format = "json"
 level = "warning"
@@ -119,7 +123,7 @@ def main() -> int:
                 config = Path(tmp) / "bouncewatch.toml"
                 url = database_url(args.database, db, Path(tmp))
                 config.write_text(CONFIG.format(url=url, host=server.host, port=server.port,
-                                                user=server.username, batch=BATCH))
+                                                user=server.username))
                 run = run_poll(config, server.password)
             lines = run.stdout.strip().splitlines()
             row = dict(zip(lines[0].split(), lines[1].split())) if len(lines) > 1 else {}

@@ -73,7 +73,7 @@ class AccountConfig:
     other_folder: str = ""          # "": leave non-bounce mail where it is
     poll_interval: int = 300
     idle: bool = False
-    batch_size: int = 100
+    batch_size: int = 500          # messages per FETCH and per transaction, at most
     timeout: float = 60.0
 
     def __post_init__(self) -> None:
@@ -196,9 +196,11 @@ class LoggingConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LimitsConfig:
     max_message_bytes: int = 25 * 1024 * 1024
+    batch_bytes: int = 32 * 1024 * 1024   # a fetched batch's size at most (one message may exceed it)
 
     def __post_init__(self) -> None:
         _require(self.max_message_bytes >= 1024, "max_message_bytes", "must be at least 1024")
+        _require(self.batch_bytes >= 1024, "batch_bytes", "must be at least 1024")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -246,6 +246,15 @@ class Inbox:
             found = self._client.search(["UID", f"{last_uid + 1}:*"])
         return uids_above(found, last_uid)
 
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each UID that still exists."""
+        if not uids:
+            return {}
+        with self._do("FETCH RFC822.SIZE"):
+            data = self._client.fetch(list(uids), [b"RFC822.SIZE"])
+        return {int(uid): int(item[b"RFC822.SIZE"]) for uid, item in data.items()
+                if b"RFC822.SIZE" in item}
+
     def fetch(self, uids: Sequence[int], max_bytes: int | None = None) -> list[FetchedMessage]:
         """The messages (``BODY.PEEK[]``), ascending by UID; messages expunged meanwhile are
         absent. With ``max_bytes``, only the first ``max_bytes`` octets of each body come back."""

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import faults, metrics, store
-from .config import AccountConfig, Config
+from .config import AccountConfig, Config, LimitsConfig
 from .db import describe_error, in_transaction, session_scope
 from .imap import FetchedMessage, Inbox, chunks
 from .mailboxlock import mailbox_lock
@@ -29,7 +29,9 @@ from .models import Disposition
 
 log = structlog.get_logger(__name__)
 
-#: ``progress(done, total)`` after each message (for a progress bar on a terminal).
+#: Sizes are asked for this many batches' worth of UIDs at a time.
+SIZE_WINDOW = 10
+#: ``progress(done, total)`` after each batch (for a progress bar on a terminal).
 Progress = Callable[[int, int], None]
 
 
@@ -155,7 +157,7 @@ def _poll(inbox: Inbox, engine: Engine, config: Config, account: AccountConfig, 
 
     uids = inbox.uids_after(last_uid)
     done, stopped = 0, False
-    for batch in chunks(uids, account.batch_size):
+    for batch in _batches(inbox, uids, account.batch_size, config.limits):
         if stop is not None and stop.is_set():
             stopped = True
             break
@@ -173,6 +175,26 @@ def _poll(inbox: Inbox, engine: Engine, config: Config, account: AccountConfig, 
         moved=tally.moved, hard=tally.hard, suppressed=tuple(tally.suppressed),
         dispositions=tuple(sorted(tally.dispositions.items())),
         backlog=len(uids) - done, rescanned=rescanned, stopped=stopped)
+
+
+def _batches(inbox: Inbox, uids: list[int], size: int, limits: LimitsConfig) -> Iterator[list[int]]:
+    """``uids`` in consecutive batches of at most ``size`` messages and ``limits.batch_bytes``
+    octets (a message counts as what will be fetched of it: at most ``max_message_bytes + 1``;
+    one bigger than the byte limit goes alone), so that memory stays bounded whatever the
+    mail. Sizes are asked for a window of batches at a time."""
+    for window in chunks(uids, size * SIZE_WINDOW):
+        sizes = inbox.sizes(window)
+        batch: list[int] = []
+        total = 0
+        for uid in window:
+            cost = min(sizes.get(uid, 0), limits.max_message_bytes + 1)
+            if batch and (len(batch) == size or total + cost > limits.batch_bytes):
+                yield batch
+                batch, total = [], 0
+            batch.append(uid)
+            total += cost
+        if batch:
+            yield batch
 
 
 def _fetch(inbox: Inbox, uids: list[int], max_bytes: int) -> list[FetchedMessage]:

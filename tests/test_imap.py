@@ -45,6 +45,7 @@ def test_select_search_and_fetch(imap_server, make_account):
         assert [m.raw for m in fetched] == MESSAGES
         assert [m.uid for m in fetched] == uids
         assert all(m.size == len(m.raw) for m in fetched)
+        assert inbox.sizes(uids[:2]) == {u: len(MESSAGES[i]) for i, u in enumerate(uids[:2])}
         head = inbox.fetch(uids[:1], max_bytes=10)
         assert head[0].raw == MESSAGES[0][:10] and head[0].size == len(MESSAGES[0])
     with imap_server.client() as c:                 # BODY.PEEK leaves messages unseen

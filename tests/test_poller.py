@@ -15,7 +15,8 @@ from daemon import store
 from daemon.db import session_scope
 from daemon.imap import ImapAuthError, ImapUnavailable, Inbox
 from daemon.models import Location, MailboxState, Message
-from daemon.poller import poll_mailbox, target_folder
+from daemon.config import LimitsConfig
+from daemon.poller import _batches, poll_mailbox, target_folder
 from imapservers import append, folder_contents, free_port
 
 pytestmark = pytest.mark.imap
@@ -52,6 +53,32 @@ def test_target_folder(make_account, pymap):
     assert target_folder(account, "processed") == "bouncewatch/processed"
     assert target_folder(account, "unparsed") == "bouncewatch/unparsed"
     assert target_folder(account, "other") == ""
+
+
+class SizedInbox:
+    """Stands in for ``Inbox.sizes`` (a unit test of the batching arithmetic)."""
+
+    def __init__(self, sizes: dict[int, int]) -> None:
+        self.known, self.asked = sizes, []
+
+    def sizes(self, uids):
+        self.asked.append(list(uids))
+        return {u: self.known[u] for u in uids if u in self.known}
+
+
+def test_batches_are_bounded_by_count_and_by_bytes():
+    limits = LimitsConfig(max_message_bytes=20_000, batch_bytes=10_000)
+    inbox = SizedInbox({1: 3000, 2: 3000, 3: 3000, 4: 3000, 5: 900_000, 6: 100, 7: 100, 8: 100,
+                        9: 9900, 10: 2000, 12: 1})      # 5 is fetched cut to 20,001 bytes
+    uids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]      # 11 was expunged meanwhile
+    assert list(_batches(inbox, uids, 3, limits)) == [
+        [1, 2, 3], [4], [5], [6, 7, 8], [9], [10, 11, 12]]
+    assert inbox.asked == [uids]                         # one size query per window
+    alone = SizedInbox({1: 10, 2: 20_000, 3: 10})       # bigger than the batch limit: alone
+    assert list(_batches(alone, [1, 2, 3], 100, LimitsConfig(batch_bytes=4096))) == [[1], [2], [3]]
+    many = SizedInbox({u: 1 for u in range(1, 96)})
+    assert [len(b) for b in _batches(many, list(range(1, 96)), 4, limits)] == [4] * 23 + [3]
+    assert [len(w) for w in many.asked] == [40, 40, 15]
 
 
 def test_poll_records_moves_and_is_idempotent(setup):
