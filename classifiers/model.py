@@ -1,14 +1,16 @@
 """The matcher's vocabulary: what a message is, why a delivery failed, one outcome per recipient.
 
 These types are the contract between the matcher and everything that uses it (the daemon,
-the CLI, other tools). They are frozen and carry plain values only, so a ``Report`` can be
-logged, compared, pickled and turned into JSON with ``Report.as_dict()``.
+the CLI, other tools): frozen, typed dataclasses of plain values, so a ``Report`` can be
+logged, compared, pickled, copied with ``dataclasses.replace`` and turned into JSON with
+``Report.as_dict()``. (The matcher's internal types are ``classifiers.frozen.Frozen``
+values, which spare its start the cost of generating dataclass methods for each.)
 """
 from __future__ import annotations
 
 from enum import StrEnum
 
-from .frozen import Frozen, init_field as _set
+from dataclasses import dataclass
 
 
 class Kind(StrEnum):
@@ -69,70 +71,40 @@ DEAD_REASONS: frozenset[Reason] = frozenset(
 )
 
 
-class Outcome(Frozen):
+@dataclass(frozen=True, slots=True)
+class Outcome:
     """What happened to one recipient of the original message."""
 
     recipient: str                 # normalised address: local part as given, domain lowercased
     reason: Reason
     hard: bool                     # True only when the address is permanently dead
-    action: str                    # RFC 3464 Action: failed, delayed, delivered, relayed, expanded
-    status: str                    # RFC 3463 enhanced status, e.g. "5.1.1"
-    reply_code: str                # SMTP reply code, e.g. "550"
-    diagnostic: str                # the remote server's words, one line, whitespace folded
-    remote_mta: str                # the host that said it
-    command: str                   # the SMTP command it answered: MAIL, RCPT, DATA, ...
-    __slots__ = ("recipient", "reason", "hard", "action", "status", "reply_code", "diagnostic",
-                 "remote_mta", "command")
-
-    def __init__(self, recipient: str, reason: Reason, hard: bool, action: str = "",
-                 status: str = "", reply_code: str = "", diagnostic: str = "",
-                 remote_mta: str = "", command: str = "") -> None:
-        _set(self, "recipient", recipient)
-        _set(self, "reason", reason)
-        _set(self, "hard", hard)
-        _set(self, "action", action)
-        _set(self, "status", status)
-        _set(self, "reply_code", reply_code)
-        _set(self, "diagnostic", diagnostic)
-        _set(self, "remote_mta", remote_mta)
-        _set(self, "command", command)
+    action: str = ""               # RFC 3464 Action: failed, delayed, delivered, relayed, expanded
+    status: str = ""               # RFC 3463 enhanced status, e.g. "5.1.1"
+    reply_code: str = ""           # SMTP reply code, e.g. "550"
+    diagnostic: str = ""           # the remote server's words, one line, whitespace folded
+    remote_mta: str = ""           # the host that said it
+    command: str = ""              # the SMTP command it answered: MAIL, RCPT, DATA, ...
 
     def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        out: dict[str, object] = {name: getattr(self, name) for name in self.__match_args__}
         out["reason"] = str(self.reason)
         return out
 
 
-class Report(Frozen):
+@dataclass(frozen=True, slots=True)
+class Report:
     """The matcher's reading of one message."""
 
     kind: Kind
-    decoded_by: str                  # detector name, e.g. "rfc3464", "postfix"
-    outcomes: tuple[Outcome, ...]
-    message_id: str                  # Message-ID of the original (bounced) message
-    original_sender: str             # From/Return-Path of the original message
-    original_subject: str
-    list_id: str                     # List-Id of the original message
-    verp_recipient: str              # recipient decoded from a VERP return path
-    subject: str                     # Subject of the NDR itself
-    errors: tuple[str, ...]          # what went wrong while reading, if anything
-    __slots__ = ("kind", "decoded_by", "outcomes", "message_id", "original_sender",
-                 "original_subject", "list_id", "verp_recipient", "subject", "errors")
-
-    def __init__(self, kind: Kind, decoded_by: str, outcomes: tuple[Outcome, ...] = (),
-                 message_id: str = "", original_sender: str = "", original_subject: str = "",
-                 list_id: str = "", verp_recipient: str = "", subject: str = "",
-                 errors: tuple[str, ...] = ()) -> None:
-        _set(self, "kind", kind)
-        _set(self, "decoded_by", decoded_by)
-        _set(self, "outcomes", outcomes)
-        _set(self, "message_id", message_id)
-        _set(self, "original_sender", original_sender)
-        _set(self, "original_subject", original_subject)
-        _set(self, "list_id", list_id)
-        _set(self, "verp_recipient", verp_recipient)
-        _set(self, "subject", subject)
-        _set(self, "errors", errors)
+    decoded_by: str                              # detector name, e.g. "rfc3464", "postfix"
+    outcomes: tuple[Outcome, ...] = ()
+    message_id: str = ""                         # Message-ID of the original (bounced) message
+    original_sender: str = ""                    # From/Return-Path of the original message
+    original_subject: str = ""
+    list_id: str = ""                            # List-Id of the original message
+    verp_recipient: str = ""                     # recipient decoded from a VERP return path
+    subject: str = ""                            # Subject of the NDR itself
+    errors: tuple[str, ...] = ()                 # what went wrong while reading, if anything
 
     @property
     def hard_recipients(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from .cli import EXIT_OK, EXIT_PARTIAL
 from .mailfiles import MailFile, UnreadableInput, iter_messages
 
 #: Outcome fields in each row, read directly (``Outcome.as_dict`` would build a dict twice).
-OUTCOME_FIELDS = Outcome.field_names()
+OUTCOME_FIELDS = Outcome.__match_args__
 TABLE_COLUMNS = ("file", "recipient", "reason", "hard", "status", "reply_code", "kind", "decoded_by")
 #: One encoder for every row (``json.dumps`` with an option builds a new one per call).
 _ENCODE_JSON = json.JSONEncoder(ensure_ascii=False).encode
