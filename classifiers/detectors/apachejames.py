@@ -39,5 +39,6 @@ def detect(msg: Message) -> Detection | None:
     diagnostic = " ".join(said.split()) + (f" ({title})" if title else "")
     recipients = [a for line in details.split("\n") if line.strip().upper().startswith(_RCPT)
                   for a in find_addresses(line)]
-    return claim(Kind.BOUNCE, unique(
-        finding(r, diagnostic, command="RCPT") for r in recipients))
+    # "RCPT TO:" among the details is the envelope, not the command the error answered: a
+    # "no such user" here proves no dead mailbox (it reads as filtered; see reasons.py).
+    return claim(Kind.BOUNCE, unique(finding(r, diagnostic) for r in recipients))
