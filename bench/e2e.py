@@ -19,7 +19,6 @@ import argparse
 from dataclasses import fields
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import random
 import signal
-import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone

@@ -16,7 +16,7 @@ from ..message import Message
 from ..model import Kind
 from ..smtp import status_in
 from .base import Detection, Finding
-from .rfc3464 import kind_of, recipient_of
+from .rfc3464 import kind_of
 from .smtptext import (claim, command_name, command_of, dsn_blocks, finding, from_dsn, host_in,
                        per_recipient, server_words, unique)
 

@@ -15,7 +15,7 @@ from ..lazyre import LazyPattern
 from ..message import Headers, Message, parse, parse_header_block
 from ..smtp import reply_code_in, type_stripped
 from .base import Detection, Finding
-from .rfc3464 import kind_of, recipient_of
+from .rfc3464 import kind_of
 from .smtptext import (claim, command_name, dsn_action, dsn_blocks, finding, first_word,
                        join_reply, per_recipient, unique)
 
