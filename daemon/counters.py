@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sqlalchemy import case, delete, event, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from .db import upsert_insert
 from .models import Address, AddressState, Counter, Location, Message, Outcome
 
 Key = tuple[str, str]
@@ -72,7 +70,7 @@ def _write(session: Session) -> None:
     rows = [dict(scope=s, name=n, value=v) for (s, n), v in sorted((pending or {}).items()) if v]
     if not rows:
         return
-    insert_ = _DIALECT_INSERTS[session.get_bind().dialect.name](Counter.__table__)
+    insert_ = upsert_insert(session, Counter.__table__)
     session.execute(insert_.on_conflict_do_update(
         index_elements=["scope", "name"], set_={"value": Counter.__table__.c.value + insert_.excluded.value}),
         rows)
@@ -81,9 +79,6 @@ def _write(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-_DIALECT_INSERTS: dict[str, Any] = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 # --- reading -----------------------------------------------------------------------------

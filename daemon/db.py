@@ -117,6 +117,16 @@ def in_transaction(engine: Engine, work: Callable[[Session], T], *,
     raise AssertionError("unreachable")
 
 
+def upsert_insert(session: Session, table: Any) -> Any:
+    """An INSERT into ``table`` in the dialect of ``session``'s database, which offers
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (SQLite and PostgreSQL alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def alembic_config(url: str) -> Any:
     """An Alembic ``Config`` for ``url``, independent of the working directory."""
     from alembic.config import Config as AlembicConfig

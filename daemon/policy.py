@@ -24,14 +24,13 @@ from enum import StrEnum
 from itertools import islice
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifiers import Kind, Reason
 
 from . import counters
 from .addresses import allow_matches
+from .db import upsert_insert
 from .config import PolicyConfig
 from .models import Address, AddressAction, AddressState, ManualAction, Message, Outcome
 from .webhook import record_change
@@ -235,10 +234,9 @@ def _locked_rows(session: Session, chunk: list[str],
     missing = sorted(set(chunk) - rows.keys())
     created: set[str] = set()
     if missing:
-        insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
         table = Address.__table__
         created = set(session.scalars(   # not those another writer created meanwhile
-            insert(table).on_conflict_do_nothing(index_elements=["address"])
+            upsert_insert(session, table).on_conflict_do_nothing(index_elements=["address"])
             .returning(table.c.address),
             [dict(address=a, state=str(AddressState.ACTIVE), updated_at=now) for a in missing]))
         rows |= _lock(session, missing)
@@ -249,9 +247,6 @@ def _lock(session: Session, addresses: list[str]) -> dict[str, Address]:
     stmt = (select(Address).where(Address.address.in_(addresses)).order_by(Address.address)
             .with_for_update().execution_options(populate_existing=True))
     return {a.address: a for a in session.scalars(stmt)}
-
-
-_DIALECT_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def _load_events(session: Session, chunk: list[str]) -> dict[str, list[Event]]:
